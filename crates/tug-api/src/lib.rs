@@ -1,0 +1,22 @@
+//! Flux-compatible API types for tug.
+//!
+//! tug serves Flux's APIs unchanged, so the types here use Flux's group names, versions, field
+//! names, defaults and status layout. Everything is plain data: no I/O, so every other crate can
+//! depend on it cheaply.
+
+pub mod conditions;
+pub mod crds;
+pub mod duration;
+pub mod kustomization;
+pub mod meta;
+pub mod revision;
+pub mod source;
+
+pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
+pub use source::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
+
+/// The field manager tug uses for every write unless configured otherwise.
+pub const DEFAULT_FIELD_MANAGER: &str = "tug";
+
+/// The annotation Flux's CLI sets to ask for an immediate reconcile.
+pub const RECONCILE_REQUEST_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";

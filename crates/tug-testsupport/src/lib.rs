@@ -1,1 +1,9 @@
-//! tug-testsupport
+//! Real components for integration tests: the local Kubernetes control plane (one per test
+//! binary, shared by its tests, a namespace per test), a node and pod simulator, and real Git
+//! servers on loopback. No mocks.
+
+pub mod cluster;
+pub mod git;
+pub mod simulator;
+
+pub use cluster::{cluster, TestCluster, TestNamespace};

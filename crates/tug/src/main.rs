@@ -1,1 +1,72 @@
-fn main() {}
+//! tug: a GitOps engine for Kubernetes, compatible with Flux's APIs.
+//!
+//! This binary is a thin layer: it parses flags, builds a client, and calls the library
+//! crates. Each subcommand lives in its own module under `cmd/`.
+
+mod cluster;
+mod cmd;
+mod ui;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "tug", version, about = "GitOps for Kubernetes: Flux's APIs, one lean binary", propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    cluster: cluster::ClusterArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the client version and, when reachable, the server's.
+    Version(cmd::version::Args),
+    /// Install tug's CRDs and namespace into the cluster.
+    Install(cmd::install::InstallArgs),
+    /// Remove tug's CRDs and namespace from the cluster.
+    Uninstall(cmd::install::UninstallArgs),
+    /// Check that the cluster can run tug.
+    Check(cmd::check::Args),
+    /// Kustomize, natively: build a kustomization directory.
+    #[command(subcommand)]
+    Kustomize(cmd::kustomize::Command),
+    /// Work with sources without a cluster.
+    #[command(subcommand)]
+    Source(cmd::source::Command),
+}
+
+fn main() -> ExitCode {
+    // Behave like other Unix tools when stdout is closed early (`tug ... | head`).
+    // SAFETY: called first in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    ui::init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            ui::failure(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Version(args) => cmd::version::run(&cli.cluster, args).await,
+            Command::Install(args) => cmd::install::install(&cli.cluster, args).await,
+            Command::Uninstall(args) => cmd::install::uninstall(&cli.cluster, args).await,
+            Command::Check(args) => cmd::check::run(&cli.cluster, args).await,
+            Command::Kustomize(command) => cmd::kustomize::run(command),
+            Command::Source(command) => cmd::source::run(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            ui::failure(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

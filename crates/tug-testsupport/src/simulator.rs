@@ -1,0 +1,1 @@
+//! Node and pod simulator.

@@ -1,0 +1,170 @@
+//! `tug install` and `tug uninstall`: tug's CRDs and namespace.
+
+use crate::cluster::{describe_kube_error, ClusterArgs, Connection};
+use crate::ui;
+use anyhow::{Context, Result};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::ResourceExt;
+use serde::Serialize;
+use std::process::ExitCode;
+use std::time::Duration;
+use tug_apply::{apply_one, Action, ApplyOptions};
+
+#[derive(clap::Args)]
+pub struct InstallArgs {
+    /// Print the manifests to stdout instead of applying them.
+    #[arg(long)]
+    pub export: bool,
+}
+
+#[derive(clap::Args)]
+pub struct UninstallArgs {
+    /// Also delete every GitRepository and Kustomization (their finalizers are removed).
+    #[arg(long)]
+    pub force: bool,
+    /// Keep the namespace.
+    #[arg(long)]
+    pub keep_namespace: bool,
+}
+
+/// The manifests `tug install` applies, in order.
+fn manifests(namespace: &str) -> Result<Vec<DynamicObject>> {
+    let mut out = Vec::new();
+    let ns = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(namespace.to_string()),
+            labels: Some([("app.kubernetes.io/part-of".to_string(), "tug".to_string())].into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    out.push(to_dynamic(&ns, "v1", "Namespace")?);
+    for crd in tug_api::crds::all() {
+        out.push(to_dynamic(&crd, "apiextensions.k8s.io/v1", "CustomResourceDefinition")?);
+    }
+    Ok(out)
+}
+
+fn to_dynamic<T: Serialize>(obj: &T, api_version: &str, kind: &str) -> Result<DynamicObject> {
+    let mut value = serde_json::to_value(obj)?;
+    value["apiVersion"] = api_version.into();
+    value["kind"] = kind.into();
+    Ok(serde_json::from_value(value)?)
+}
+
+fn api_for(conn: &Connection, obj: &DynamicObject) -> Api<DynamicObject> {
+    let kind = obj.types.as_ref().map(|t| t.kind.as_str()).unwrap_or_default();
+    let resource = match kind {
+        "Namespace" => ApiResource::erase::<Namespace>(&()),
+        _ => ApiResource::erase::<CustomResourceDefinition>(&()),
+    };
+    Api::all_with(conn.client.clone(), &resource)
+}
+
+pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCode> {
+    let objects = manifests(&cluster.namespace)?;
+    if args.export {
+        for obj in &objects {
+            print!("---\n{}", serde_yaml::to_string(obj)?);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let conn = cluster.connect().await?;
+    conn.server_version().await?;
+    ui::action(&format!("installing components in {} namespace", cluster.namespace));
+    let opts = ApplyOptions::default();
+    let mut changed = 0;
+    for obj in &objects {
+        let action = apply_one(&api_for(&conn, obj), obj, &opts).await.with_context(|| format!("installing into {}", conn.server))?;
+        let kind = obj.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default();
+        eprintln!("{kind}/{} {action}", obj.name_any());
+        if action != Action::Unchanged {
+            changed += 1;
+        }
+    }
+    ui::waiting("verifying installation");
+    let crds: Api<CustomResourceDefinition> = Api::all(conn.client.clone());
+    for name in tug_api::crds::names() {
+        let established = await_condition(crds.clone(), &name, conditions::is_crd_established());
+        tokio::time::timeout(Duration::from_secs(60), established)
+            .await
+            .with_context(|| format!("CustomResourceDefinition/{name} was not Established within 60s"))?
+            .with_context(|| format!("waiting for CustomResourceDefinition/{name}"))?;
+        ui::success(&format!("CustomResourceDefinition/{name} established"));
+    }
+    if changed == 0 {
+        ui::success("install finished: no changes, everything was already installed");
+    } else {
+        ui::success(&format!("install finished: {changed} object(s) created or configured"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<ExitCode> {
+    let conn = cluster.connect().await?;
+    conn.server_version().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(conn.client.clone());
+    // Custom resources of tug's kinds: refuse to remove their definitions while any exist,
+    // because deleting a CRD deletes every object of it.
+    let mut remaining = Vec::new();
+    for crd in tug_api::crds::all() {
+        let name = crd.name_any();
+        if crds.get_opt(&name).await.map_err(|e| anyhow::anyhow!("{}: {}", conn.server, describe_kube_error(&e)))?.is_none() {
+            continue;
+        }
+        let version = &crd.spec.versions[0].name;
+        let resource = ApiResource {
+            group: crd.spec.group.clone(),
+            version: version.clone(),
+            api_version: format!("{}/{}", crd.spec.group, version),
+            kind: crd.spec.names.kind.clone(),
+            plural: crd.spec.names.plural.clone(),
+        };
+        let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &resource);
+        for obj in api.list(&ListParams::default()).await.with_context(|| format!("listing {}", resource.plural))? {
+            remaining.push((resource.clone(), obj));
+        }
+    }
+    if !remaining.is_empty() && !args.force {
+        let names: Vec<_> = remaining
+            .iter()
+            .map(|(r, o)| format!("{}/{}/{}", r.kind, o.namespace().unwrap_or_default(), o.name_any()))
+            .collect();
+        anyhow::bail!(
+            "refusing to uninstall: {} custom resource(s) still exist ({}); delete them first or pass --force",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    for (resource, obj) in &remaining {
+        let ns = obj.namespace().unwrap_or_default();
+        let api: Api<DynamicObject> = Api::namespaced_with(conn.client.clone(), &ns, resource);
+        if !obj.finalizers().is_empty() {
+            let patch = serde_json::json!({ "metadata": { "finalizers": null } });
+            api.patch(&obj.name_any(), &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await.ok();
+        }
+        api.delete(&obj.name_any(), &DeleteParams::default()).await.ok();
+        eprintln!("{}/{}/{} deleted", resource.kind, ns, obj.name_any());
+    }
+    for name in tug_api::crds::names() {
+        match crds.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => eprintln!("CustomResourceDefinition/{name} deleted"),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(anyhow::anyhow!("deleting CustomResourceDefinition/{name}: {}", describe_kube_error(&e))),
+        }
+    }
+    if !args.keep_namespace {
+        let namespaces: Api<Namespace> = Api::all(conn.client.clone());
+        match namespaces.delete(&cluster.namespace, &DeleteParams::default()).await {
+            Ok(_) => eprintln!("Namespace/{} deleted", cluster.namespace),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(anyhow::anyhow!("deleting Namespace/{}: {}", cluster.namespace, describe_kube_error(&e))),
+        }
+    }
+    let _ = PostParams::default();
+    ui::success("uninstall finished");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod install;
+pub mod kustomize;
+pub mod source;
+pub mod version;

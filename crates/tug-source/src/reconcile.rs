@@ -1,0 +1,189 @@
+//! One reconcile of a GitRepository, without the controller framework: from the object, its
+//! secret's data and the storage to the new status, with Flux's conditions and messages.
+//!
+//! The controller (watching, requeueing, events, status patches) wraps this. The function is
+//! blocking and owns no state: what it knows of the past is `status.artifact`.
+
+use crate::error::Error;
+use crate::fetch::{fetch, FetchOutcome, FetchRequest};
+use crate::{Auth, Reference, Storage, DEFAULT_RETENTION_RECORDS};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::collections::BTreeMap;
+use tug_api::conditions::{self, reason};
+use tug_api::{GitRepository, GitRepositoryStatus};
+
+/// What happened, for the controller's events and logs (the status says the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new artifact was stored for this revision.
+    NewArtifact(String),
+    /// The revision did not move; the artifact is current.
+    UpToDate(String),
+    /// The reconcile failed; the message is in the Ready condition.
+    Failed { reason: String, message: String },
+}
+
+/// Reconciles `obj` once. `secret` is the data of `spec.secretRef` (if any), already read.
+pub fn reconcile(
+    obj: &GitRepository,
+    secret: Option<&BTreeMap<String, Vec<u8>>>,
+    storage: &Storage,
+) -> (GitRepositoryStatus, Outcome) {
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let generation = obj.metadata.generation;
+    let mut status = obj.status.clone().unwrap_or_default();
+    let spec = &obj.spec;
+    let namespace = obj.metadata.namespace.as_deref().unwrap_or("default");
+    let name = obj.metadata.name.as_deref().unwrap_or_default();
+    let dir = Storage::artifact_dir("GitRepository", namespace, name);
+
+    let fail = |status: &mut GitRepositoryStatus, err: &Error, fetch_failed: bool| {
+        let message = err.to_string();
+        let why = err.reason();
+        if fetch_failed {
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::FETCH_FAILED,
+                    true,
+                    why,
+                    &message,
+                    generation,
+                    now.clone(),
+                ),
+            );
+        } else {
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::STORAGE_OPERATION_FAILED,
+                    true,
+                    why,
+                    &message,
+                    generation,
+                    now.clone(),
+                ),
+            );
+        }
+        conditions::set(
+            &mut status.conditions,
+            conditions::new(
+                conditions::READY,
+                false,
+                why,
+                &message,
+                generation,
+                now.clone(),
+            ),
+        );
+        // An invalid spec will not fix itself by retrying.
+        let stalled = matches!(err, Error::InvalidUrl { .. } | Error::InvalidReference(_));
+        if stalled {
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::STALLED,
+                    true,
+                    why,
+                    &message,
+                    generation,
+                    now.clone(),
+                ),
+            );
+        } else {
+            conditions::remove(&mut status.conditions, conditions::STALLED);
+        }
+        conditions::remove(&mut status.conditions, conditions::RECONCILING);
+        status.observed_generation = generation;
+        Outcome::Failed {
+            reason: why.to_string(),
+            message,
+        }
+    };
+
+    let prepared = Reference::from_spec(spec.reference.as_ref()).and_then(|r| {
+        let auth = match secret {
+            Some(data) => Auth::from_secret(&spec.url, data)?,
+            None => Auth::None,
+        };
+        Ok((r, auth))
+    });
+    let (reference, auth) = match prepared {
+        Ok(x) => x,
+        Err(e) => {
+            let outcome = fail(&mut status, &e, true);
+            return (status, outcome);
+        }
+    };
+
+    // The last artifact counts only while it is on disk and was made with the same rules;
+    // otherwise the same revision is archived again.
+    let current = status
+        .artifact
+        .as_ref()
+        .filter(|a| storage.exists(a) && status.observed_ignore == spec.ignore)
+        .and_then(|a| a.revision.parse().ok());
+    let request = FetchRequest {
+        url: &spec.url,
+        reference: &reference,
+        auth: &auth,
+        last_revision: current.as_ref(),
+    };
+    let outcome = match fetch(&request) {
+        Err(e) => return (status.clone(), fail(&mut status, &e, true)),
+        Ok(FetchOutcome::Unchanged(revision)) => Outcome::UpToDate(revision.to_string()),
+        Ok(FetchOutcome::Fetched(checkout)) => {
+            match checkout.archive(storage, &dir, spec.ignore.as_deref()) {
+                Err(e) => return (status.clone(), fail(&mut status, &e, false)),
+                Ok(artifact) => {
+                    let revision = artifact.revision.clone();
+                    let _ = storage.garbage_collect(
+                        &dir,
+                        DEFAULT_RETENTION_RECORDS,
+                        Some(&artifact.path),
+                    );
+                    status.artifact = Some(artifact);
+                    status.observed_ignore = spec.ignore.clone();
+                    Outcome::NewArtifact(revision)
+                }
+            }
+        }
+    };
+    let revision = match &outcome {
+        Outcome::NewArtifact(r) | Outcome::UpToDate(r) => r.clone(),
+        Outcome::Failed { .. } => String::new(),
+    };
+    let message = format!("stored artifact for revision '{revision}'");
+    for t in [
+        conditions::FETCH_FAILED,
+        conditions::STORAGE_OPERATION_FAILED,
+        conditions::STALLED,
+        conditions::RECONCILING,
+    ] {
+        conditions::remove(&mut status.conditions, t);
+    }
+    conditions::set(
+        &mut status.conditions,
+        conditions::new(
+            conditions::ARTIFACT_IN_STORAGE,
+            true,
+            reason::SUCCEEDED,
+            &message,
+            generation,
+            now.clone(),
+        ),
+    );
+    conditions::set(
+        &mut status.conditions,
+        conditions::new(
+            conditions::READY,
+            true,
+            reason::SUCCEEDED,
+            &message,
+            generation,
+            now,
+        ),
+    );
+    status.observed_generation = generation;
+    (status, outcome)
+}

@@ -1,0 +1,410 @@
+//! The build: loads a kustomization, accumulates resources from files, bases and components,
+//! runs generators and transformers in kustomize's order, then (once, at the top) adds
+//! content hashes to generated names, fixes name references and sorts.
+
+use crate::defaults;
+use crate::error::{msg, Error, Result};
+use crate::fieldspec::FieldSpec;
+use crate::fs::{normalize, FileSystem};
+use crate::generator;
+use crate::kustomization::Kustomization;
+use crate::resource::{Gvk, ResId, Resource};
+use crate::transform;
+use crate::yaml::{parse_documents, Value};
+use std::path::{Path, PathBuf};
+
+/// Whether files outside a kustomization's directory may be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadRestrictor {
+    #[default]
+    RootOnly,
+    None,
+}
+
+/// Transformer configuration accumulated from defaults and `configurations:` files.
+#[derive(Clone)]
+pub struct Config {
+    pub name_refs: Vec<defaults::NameRef>,
+    pub common_labels: Vec<FieldSpec>,
+    pub template_labels: Vec<FieldSpec>,
+    pub common_annotations: Vec<FieldSpec>,
+    pub name_prefix: Vec<FieldSpec>,
+    pub namespace: Vec<FieldSpec>,
+    pub images: Vec<FieldSpec>,
+    pub replicas: Vec<FieldSpec>,
+}
+
+impl Clone for defaults::NameRef {
+    fn clone(&self) -> Self {
+        defaults::NameRef {
+            target: self.target.clone(),
+            referrers: self.referrers.clone(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name_refs: defaults::name_references(),
+            common_labels: defaults::common_labels(),
+            template_labels: defaults::template_labels(),
+            common_annotations: defaults::common_annotations(),
+            name_prefix: vec![FieldSpec::new("", "", "", "metadata/name", false)],
+            namespace: defaults::namespace_extra(),
+            images: Vec::new(),
+            replicas: defaults::replicas(),
+        }
+    }
+}
+
+pub struct Builder<'a> {
+    pub fs: &'a dyn FileSystem,
+    pub restrictor: LoadRestrictor,
+    stack: Vec<PathBuf>,
+}
+
+/// The result of building one kustomization (before the final top-level steps).
+pub struct Accumulated {
+    pub resources: Vec<Resource>,
+    pub config: Config,
+}
+
+fn is_remote(s: &str) -> bool {
+    s.contains("://")
+        || s.starts_with("github.com/")
+        || s.starts_with("git@")
+        || s.starts_with("gitlab.com/")
+        || s.starts_with("bitbucket.org/")
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(fs: &'a dyn FileSystem, restrictor: LoadRestrictor) -> Self {
+        Builder {
+            fs,
+            restrictor,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Reads a file referenced from the kustomization in `root`, enforcing the restrictor.
+    pub fn read_file(&self, root: &Path, rel: &str) -> Result<(PathBuf, Vec<u8>)> {
+        let path = normalize(&root.join(rel));
+        if self.restrictor == LoadRestrictor::RootOnly && !path.starts_with(root) {
+            return Err(Error::Security {
+                path,
+                root: root.to_path_buf(),
+            });
+        }
+        match self.fs.read(&path) {
+            Ok(b) => Ok((path, b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound { path }),
+            Err(e) => Err(Error::Io { path, source: e }),
+        }
+    }
+
+    pub fn read_text(&self, root: &Path, rel: &str) -> Result<(PathBuf, String)> {
+        let (p, b) = self.read_file(root, rel)?;
+        let s = String::from_utf8(b).map_err(|_| Error::Yaml {
+            file: rel.to_string(),
+            message: "file is not valid UTF-8".into(),
+        })?;
+        Ok((p, s))
+    }
+
+    /// Finds and parses the kustomization file in `dir`.
+    pub fn load_kustomization(&self, dir: &Path) -> Result<Kustomization> {
+        let mut found = Vec::new();
+        for n in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            let p = dir.join(n);
+            if self.fs.exists(&p) && !self.fs.is_dir(&p) {
+                found.push(n);
+            }
+        }
+        if found.len() > 1 {
+            return Err(Error::MultipleKustomizations(dir.to_path_buf()));
+        }
+        let Some(name) = found.first() else {
+            return Err(Error::NoKustomization(dir.to_path_buf()));
+        };
+        let (_, text) = self.read_text(dir, name)?;
+        Kustomization::parse(&text, name)
+    }
+
+    /// Builds the kustomization in `dir` (top level: hashes, references, order).
+    pub fn build(&mut self, dir: &Path) -> Result<Vec<Resource>> {
+        let dir = normalize(dir);
+        let k = self.load_kustomization(&dir)?;
+        if k.is_component() {
+            return Err(msg(format!(
+                "'{}' is a Component: it can only be used from a kustomization's components",
+                dir.display()
+            )));
+        }
+        let mut acc = Accumulated {
+            resources: Vec::new(),
+            config: Config::default(),
+        };
+        self.stack.push(dir.clone());
+        self.accumulate(&k, &dir, &mut acc)?;
+        self.stack.pop();
+        transform::add_hashes(&mut acc.resources)?;
+        transform::fix_name_references(&mut acc.resources, &acc.config)?;
+        transform::resolve_vars(&mut acc.resources, &k)?;
+        let out = transform::sort(acc.resources, &k)?;
+        Ok(out
+            .into_iter()
+            .map(|mut r| {
+                transform::strip_internal(&mut r);
+                r
+            })
+            .collect())
+    }
+
+    fn accumulate(&mut self, k: &Kustomization, dir: &Path, acc: &mut Accumulated) -> Result<()> {
+        for entry in k.resources() {
+            self.accumulate_resource(dir, &entry, acc)?;
+        }
+        for c in &k.configurations {
+            let (_, text) = self.read_text(dir, c)?;
+            transform::merge_config_file(&mut acc.config, &text, c)?;
+        }
+        for c in &k.crds {
+            let (_, text) = self.read_text(dir, c)?;
+            transform::merge_crd_file(&mut acc.config, &text);
+        }
+        generator::run_generators(self, k, dir, &mut acc.resources)?;
+        for c in &k.components {
+            self.accumulate_component(dir, c, acc)?;
+        }
+        transform::run_transformers(self, k, dir, acc)?;
+        Ok(())
+    }
+
+    fn accumulate_component(&mut self, dir: &Path, rel: &str, acc: &mut Accumulated) -> Result<()> {
+        if is_remote(rel) {
+            return Err(Error::Remote(rel.to_string()));
+        }
+        let cdir = normalize(&dir.join(rel));
+        if !self.fs.is_dir(&cdir) {
+            return Err(Error::NotFound { path: cdir });
+        }
+        let k = self.load_kustomization(&cdir)?;
+        if !k.is_component() {
+            return Err(Error::NotAComponent(cdir));
+        }
+        self.enter(&cdir)?;
+        let r = self.accumulate(&k, &cdir, acc);
+        self.stack.pop();
+        r
+    }
+
+    fn enter(&mut self, dir: &Path) -> Result<()> {
+        if self.stack.iter().any(|d| d == dir) {
+            return Err(msg(format!(
+                "cycle detected: recursed accumulation of path '{}'",
+                dir.display()
+            )));
+        }
+        self.stack.push(dir.to_path_buf());
+        Ok(())
+    }
+
+    fn accumulate_resource(&mut self, dir: &Path, rel: &str, acc: &mut Accumulated) -> Result<()> {
+        if is_remote(rel) {
+            return Err(Error::Remote(rel.to_string()));
+        }
+        let path = normalize(&dir.join(rel));
+        if self.fs.is_dir(&path) {
+            let k = self.load_kustomization(&path)?;
+            if k.is_component() {
+                return Err(Error::ComponentAsResource(path));
+            }
+            self.enter(&path)?;
+            let mut sub = Accumulated {
+                resources: Vec::new(),
+                config: acc.config.clone(),
+            };
+            let r = self.accumulate(&k, &path, &mut sub);
+            self.stack.pop();
+            r?;
+            acc.config = sub.config;
+            for res in sub.resources {
+                append_unique(&mut acc.resources, res, rel)?;
+            }
+            return Ok(());
+        }
+        let (_, text) = self.read_text(dir, rel)?;
+        for res in parse_resources(&text, rel)? {
+            append_unique(&mut acc.resources, res, rel)?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds `res`, refusing a second resource with the same id.
+pub fn append_unique(list: &mut Vec<Resource>, res: Resource, from: &str) -> Result<()> {
+    let id = res.cur_id();
+    if list.iter().any(|r| r.cur_id().same_as(&id)) {
+        return Err(Error::DuplicateId(format!(
+            "{} (merging resources from '{from}')",
+            id.display()
+        )));
+    }
+    list.push(res);
+    Ok(())
+}
+
+/// Parses a resource file: multi-document YAML or JSON, `kind: List` expanded.
+pub fn parse_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
+    let docs = parse_documents(text).map_err(|e| Error::Yaml {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    for d in docs {
+        push_doc(d, file, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn push_doc(d: Value, file: &str, out: &mut Vec<Resource>) -> Result<()> {
+    match d {
+        Value::Null => Ok(()),
+        Value::Map(m) if m.is_empty() => Ok(()),
+        Value::Map(m) => {
+            let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
+            if kind.ends_with("List") && m.get("items").is_some_and(|i| i.as_seq().is_some()) {
+                if let Some(Value::Seq(items)) = m.get("items") {
+                    for it in items.clone() {
+                        push_doc(it, file, out)?;
+                    }
+                }
+                return Ok(());
+            }
+            if kind.is_empty() {
+                return Err(msg(format!("missing kind in resource from '{file}'")));
+            }
+            out.push(Resource::new(Value::Map(m)));
+            Ok(())
+        }
+        other => Err(msg(format!(
+            "resource in '{file}' is a {}, expected a mapping",
+            other.kind_name()
+        ))),
+    }
+}
+
+/// Matches `id` against a patch or replacement target.
+pub struct Selector {
+    pub gvk: Gvk,
+    pub name: String,
+    pub namespace: String,
+    pub label_selector: String,
+    pub annotation_selector: String,
+}
+
+impl Selector {
+    pub fn from_value(v: &Value) -> Selector {
+        let s = |k: &str| {
+            v.as_map()
+                .and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        Selector {
+            gvk: Gvk {
+                group: s("group"),
+                version: s("version"),
+                kind: s("kind"),
+            },
+            name: s("name"),
+            namespace: s("namespace"),
+            label_selector: s("labelSelector"),
+            annotation_selector: s("annotationSelector"),
+        }
+    }
+
+    fn regex_match(pat: &str, s: &str) -> bool {
+        if pat.is_empty() {
+            return true;
+        }
+        match regex::Regex::new(&format!("^(?:{pat})$")) {
+            Ok(re) => re.is_match(s),
+            Err(_) => pat == s,
+        }
+    }
+
+    pub fn matches(&self, r: &Resource) -> bool {
+        let ids: Vec<ResId> = r.all_ids();
+        let id_ok = ids.iter().any(|id| {
+            id.gvk.is_selected_by(&self.gvk)
+                && Self::regex_match(&self.name, &id.name)
+                && Self::regex_match(&self.namespace, &id.namespace)
+        });
+        id_ok
+            && label_selector_matches(&self.label_selector, &r.labels())
+            && label_selector_matches(&self.annotation_selector, &r.annotations())
+    }
+}
+
+/// A Kubernetes label selector: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x)`.
+pub fn label_selector_matches(sel: &str, labels: &[(String, String)]) -> bool {
+    let get = |k: &str| {
+        labels
+            .iter()
+            .find(|(lk, _)| lk == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut parts = Vec::new();
+    let mut depth = 0;
+    let mut cur = String::new();
+    for c in sel.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                cur.push(c)
+            }
+            ')' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            ',' if depth == 0 => parts.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    for p in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let ok = if let Some((k, v)) = p.split_once("!=") {
+            get(k.trim()) != Some(v.trim())
+        } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
+            get(k.trim()) == Some(v.trim())
+        } else if let Some(idx) = p.find(" notin ") {
+            let k = p[..idx].trim();
+            let set = set_values(&p[idx + 7..]);
+            !get(k).is_some_and(|v| set.contains(&v.to_string()))
+        } else if let Some(idx) = p.find(" in ") {
+            let k = p[..idx].trim();
+            let set = set_values(&p[idx + 4..]);
+            get(k).is_some_and(|v| set.contains(&v.to_string()))
+        } else if let Some(k) = p.strip_prefix('!') {
+            get(k.trim()).is_none()
+        } else {
+            get(p).is_some()
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn set_values(s: &str) -> Vec<String> {
+    s.trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .collect()
+}

@@ -1,0 +1,701 @@
+//! The built-in transformers, run in kustomize's order: patchesStrategicMerge, patches,
+//! namespace, prefix, suffix, labels, annotations, patchesJson6902, replicas, images,
+//! replacements; plus the final steps (hash suffixes, name references, sort order).
+
+use crate::build::{parse_resources, Accumulated, Builder, Config, Selector};
+use crate::error::{msg, Result};
+use crate::fieldspec::FieldSpec;
+use crate::kustomization::Kustomization;
+use crate::patch;
+use crate::resource::{is_cluster_scoped_kind, Gvk, Resource};
+use crate::yaml::{parse_documents, Map, Value};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+pub fn run_transformers(
+    b: &Builder,
+    k: &Kustomization,
+    dir: &Path,
+    acc: &mut Accumulated,
+) -> Result<()> {
+    let res = &mut acc.resources;
+    // patchesStrategicMerge
+    for p in k.list("patchesStrategicMerge") {
+        let Some(text) = p.as_str() else { continue };
+        let body = if text.contains('\n')
+            || text.contains(':') && !text.ends_with(".yaml") && !text.ends_with(".yml")
+        {
+            text.to_string()
+        } else {
+            b.read_text(dir, text)?.1
+        };
+        for doc in parse_documents(&body).map_err(|e| msg(format!("patch '{text}': {e}")))? {
+            if doc.is_null() {
+                continue;
+            }
+            apply_smp_by_id(res, &doc)?;
+        }
+    }
+    // patches
+    for p in k.list("patches") {
+        let Some(pm) = p.as_map() else { continue };
+        let body = match (
+            pm.get("patch").and_then(Value::as_str),
+            pm.get("path").and_then(Value::as_str),
+        ) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(path)) => b.read_text(dir, path)?.1,
+            _ => return Err(msg("patch entry needs 'patch' or 'path'")),
+        };
+        let target = pm.get("target").map(Selector::from_value);
+        let docs = parse_documents(&body).map_err(|e| msg(format!("patch: {e}")))?;
+        let is_json = docs.first().is_some_and(|d| d.as_seq().is_some());
+        let opts = pm
+            .get("options")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        let allow_name = matches!(opts.get("allowNameChange"), Some(Value::Bool(true)));
+        let allow_kind = matches!(opts.get("allowKindChange"), Some(Value::Bool(true)));
+        if is_json {
+            let Some(target) = target else {
+                return Err(msg("json patch requires a target"));
+            };
+            for r in res.iter_mut() {
+                if target.matches(r) {
+                    patch::apply_json6902(&mut r.obj, &docs[0])?;
+                }
+            }
+            continue;
+        }
+        for doc in docs {
+            if doc.is_null() {
+                continue;
+            }
+            match &target {
+                Some(t) => {
+                    let mut i = 0;
+                    while i < res.len() {
+                        if t.matches(&res[i]) {
+                            let mut d = doc.clone();
+                            // A targeted patch takes the target's identity unless told otherwise.
+                            if let Some(dm) = d.as_map_mut() {
+                                let meta = dm.entry_map("metadata");
+                                if !allow_name || !meta.contains_key("name") {
+                                    meta.insert("name", Value::Str(res[i].name()));
+                                }
+                                if !allow_kind || !dm.contains_key("kind") {
+                                    dm.insert("kind", Value::Str(res[i].kind()));
+                                }
+                            }
+                            let builtin = patch::is_builtin_group(&res[i].gvk().group);
+                            if !patch::strategic_merge(&mut res[i].obj, &d, builtin, &[]) {
+                                res.remove(i);
+                                continue;
+                            }
+                        }
+                        i += 1;
+                    }
+                }
+                None => apply_smp_by_id(res, &doc)?,
+            }
+        }
+    }
+    // namespace
+    let ns = k.str_field("namespace");
+    if !ns.is_empty() {
+        for r in res.iter_mut() {
+            set_namespace(r, &ns, &acc.config.namespace)?;
+        }
+    }
+    // prefix / suffix
+    let prefix = k.str_field("namePrefix");
+    let suffix = k.str_field("nameSuffix");
+    for (s, is_prefix) in [(prefix, true), (suffix, false)] {
+        if s.is_empty() {
+            continue;
+        }
+        for r in res.iter_mut() {
+            let gvk = r.gvk();
+            if gvk.kind == "CustomResourceDefinition" || gvk.kind == "Namespace" {
+                continue;
+            }
+            let specs: Vec<&FieldSpec> = acc
+                .config
+                .name_prefix
+                .iter()
+                .filter(|f| f.applies_to(&gvk))
+                .collect();
+            if specs.is_empty() {
+                continue;
+            }
+            r.store_prev_id();
+            if is_prefix {
+                r.prefixes.push(s.clone());
+            } else {
+                r.suffixes.push(s.clone());
+            }
+            for f in specs {
+                f.apply(&mut r.obj, None, &mut |v| {
+                    if let Value::Str(n) = v {
+                        *n = if is_prefix {
+                            format!("{s}{n}")
+                        } else {
+                            format!("{n}{s}")
+                        };
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    // labels
+    for l in k.list("labels") {
+        let Some(lm) = l.as_map() else { continue };
+        let pairs: Vec<(String, String)> = lm
+            .get("pairs")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut specs: Vec<FieldSpec> = match lm.get("fields") {
+            Some(Value::Seq(s)) => s.iter().filter_map(FieldSpec::from_value).collect(),
+            _ => Vec::new(),
+        };
+        if matches!(lm.get("includeSelectors"), Some(Value::Bool(true))) {
+            specs.extend(acc.config.common_labels.clone());
+        } else {
+            if matches!(lm.get("includeTemplates"), Some(Value::Bool(true))) {
+                specs.extend(acc.config.template_labels.clone());
+            }
+            specs.push(FieldSpec::new("", "", "", "metadata/labels", true));
+        }
+        apply_map_pairs(res, &pairs, &specs)?;
+    }
+    let common = k.string_map("commonLabels");
+    if !common.is_empty() {
+        apply_map_pairs(res, &common, &acc.config.common_labels)?;
+    }
+    let ann = k.string_map("commonAnnotations");
+    if !ann.is_empty() {
+        apply_map_pairs(res, &ann, &acc.config.common_annotations)?;
+    }
+    // patchesJson6902
+    for p in k.list("patchesJson6902") {
+        let Some(pm) = p.as_map() else { continue };
+        let body = match (
+            pm.get("patch").and_then(Value::as_str),
+            pm.get("path").and_then(Value::as_str),
+        ) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(path)) => b.read_text(dir, path)?.1,
+            _ => return Err(msg("patchesJson6902 entry needs 'patch' or 'path'")),
+        };
+        let ops = parse_documents(&body).map_err(|e| msg(format!("json patch: {e}")))?;
+        let ops = ops.into_iter().next().unwrap_or(Value::Null);
+        let target = pm
+            .get("target")
+            .map(Selector::from_value)
+            .ok_or_else(|| msg("patchesJson6902 needs a target"))?;
+        for r in res.iter_mut() {
+            if target.matches(r) {
+                patch::apply_json6902(&mut r.obj, &ops)?;
+            }
+        }
+    }
+    // replicas
+    for rep in k.list("replicas") {
+        let Some(rm) = rep.as_map() else { continue };
+        let name = rm
+            .get("name")
+            .and_then(Value::scalar_text)
+            .unwrap_or_default();
+        let count = rm.get("count").cloned().unwrap_or(Value::Int(0));
+        let mut found = false;
+        for r in res.iter_mut() {
+            if r.all_ids().iter().any(|id| id.name == name) {
+                let gvk = r.gvk();
+                for f in acc.config.replicas.iter().filter(|f| f.applies_to(&gvk)) {
+                    found = true;
+                    let c = count.clone();
+                    f.apply(&mut r.obj, Some(&|| Value::Int(0)), &mut |v| {
+                        *v = c.clone();
+                        Ok(())
+                    })?;
+                }
+            }
+        }
+        if !found {
+            return Err(msg(format!(
+                "resource with name {name} does not match a config with the following GVK [Deployment.[noVer].[noGrp] StatefulSet.[noVer].[noGrp] ReplicaSet.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]]"
+            )));
+        }
+    }
+    // images
+    for img in k.list("images") {
+        let Some(im) = img.as_map() else { continue };
+        for r in res.iter_mut() {
+            crate::images::apply(&mut r.obj, im, &acc.config.images)?;
+        }
+    }
+    // replacements
+    let reps = k.list("replacements");
+    if !reps.is_empty() {
+        crate::replacements::apply(b, dir, &reps, res)?;
+    }
+    Ok(())
+}
+
+fn apply_smp_by_id(res: &mut Vec<Resource>, doc: &Value) -> Result<()> {
+    let probe = Resource::new(doc.clone());
+    let id = probe.cur_id();
+    let idx = res.iter().position(|r| {
+        r.all_ids().iter().any(|rid| {
+            rid.gvk.is_selected_by(&Gvk {
+                group: id.gvk.group.clone(),
+                version: String::new(),
+                kind: id.gvk.kind.clone(),
+            }) && rid.name == id.name
+                && (id.namespace.is_empty() || rid.namespace == id.namespace)
+        })
+    });
+    let Some(i) = idx else {
+        return Err(msg(format!(
+            "no resource matches strategic merge patch \"{}\": no matches for Id {}; failed to find unique target for patch {}",
+            id.display(),
+            id.display(),
+            id.display()
+        )));
+    };
+    let mut d = doc.clone();
+    if let Some(dm) = d.as_map_mut() {
+        dm.entry_map("metadata")
+            .insert("name", Value::Str(res[i].name()));
+        if !res[i].namespace().is_empty() {
+            dm.entry_map("metadata")
+                .insert("namespace", Value::Str(res[i].namespace()));
+        }
+    }
+    let builtin = patch::is_builtin_group(&res[i].gvk().group);
+    if !patch::strategic_merge(&mut res[i].obj, &d, builtin, &[]) {
+        res.remove(i);
+    }
+    Ok(())
+}
+
+fn set_namespace(r: &mut Resource, ns: &str, extra: &[FieldSpec]) -> Result<()> {
+    let gvk = r.gvk();
+    r.store_prev_id();
+    if !is_cluster_scoped_kind(&gvk.kind) {
+        r.set_namespace(ns);
+    }
+    if gvk.kind == "Namespace" {
+        r.set_name(ns);
+    }
+    for f in extra.iter().filter(|f| f.applies_to(&gvk)) {
+        f.apply(&mut r.obj, None, &mut |v| {
+            *v = Value::Str(ns.to_string());
+            Ok(())
+        })?;
+    }
+    // Binding subjects naming a ServiceAccount move to the new namespace.
+    if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
+        if let Some(Value::Seq(subjects)) = r.obj.get_path_mut(&["subjects"]) {
+            for s in subjects.iter_mut() {
+                if let Some(sm) = s.as_map_mut() {
+                    let is_sa = sm.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
+                    if is_sa && sm.contains_key("namespace") || is_sa {
+                        let cur = sm.get("namespace").and_then(Value::as_str).unwrap_or("");
+                        if cur.is_empty() || cur == "default" || sm.contains_key("namespace") {
+                            sm.insert("namespace", Value::Str(ns.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_map_pairs(
+    res: &mut [Resource],
+    pairs: &[(String, String)],
+    specs: &[FieldSpec],
+) -> Result<()> {
+    for r in res.iter_mut() {
+        let gvk = r.gvk();
+        for f in specs.iter().filter(|f| f.applies_to(&gvk)) {
+            f.apply(&mut r.obj, Some(&|| Value::Map(Map::new())), &mut |v| {
+                if v.is_null() {
+                    *v = Value::Map(Map::new());
+                }
+                if let Value::Map(m) = v {
+                    for (k, val) in pairs {
+                        m.insert(k.clone(), Value::Str(val.clone()));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn encode_hash(hex: &str) -> String {
+    hex.chars()
+        .take(10)
+        .map(|c| match c {
+            '0' => 'g',
+            '1' => 'h',
+            '3' => 'k',
+            'a' => 'm',
+            'e' => 't',
+            c => c,
+        })
+        .collect()
+}
+
+/// Appends the content hash to generated names, as kustomize does last.
+pub fn add_hashes(res: &mut [Resource]) -> Result<()> {
+    for r in res.iter_mut() {
+        if !r.needs_hash {
+            continue;
+        }
+        let obj = r.obj.as_map().cloned().unwrap_or_default();
+        let get = |k: &str| obj.get(k).cloned().unwrap_or(Value::Str(String::new()));
+        let mut m = Map::new();
+        let kind = r.kind();
+        m.insert("kind", Value::Str(kind.clone()));
+        m.insert("name", Value::Str(r.name()));
+        m.insert("data", get("data"));
+        if kind == "Secret" {
+            m.insert("type", get("type"));
+            if let Some(Value::Map(sd)) = obj.get("stringData") {
+                m.insert("stringData", Value::Map(sd.clone()));
+            }
+        } else if let Some(Value::Map(bd)) = obj.get("binaryData") {
+            m.insert("binaryData", Value::Map(bd.clone()));
+        }
+        let json = crate::yaml::json::to_json(&Value::Map(m));
+        let digest = Sha256::digest(json.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let name = format!("{}-{}", r.name(), encode_hash(&hex));
+        r.store_prev_id();
+        r.set_name(&name);
+        r.needs_hash = false;
+    }
+    Ok(())
+}
+
+/// Rewrites references (configMapRef, secretName, roleRef, ...) to follow renamed resources.
+pub fn fix_name_references(res: &mut [Resource], config: &Config) -> Result<()> {
+    let snapshot: Vec<Resource> = res.to_vec();
+    for (ri, referrer) in snapshot.iter().enumerate() {
+        let rgvk = referrer.gvk();
+        let rid = referrer.cur_id();
+        for nr in &config.name_refs {
+            for spec in nr.referrers.iter().filter(|f| f.applies_to(&rgvk)) {
+                // Candidates that could be referenced from this referrer.
+                let cands: Vec<&Resource> = snapshot
+                    .iter()
+                    .filter(|c| {
+                        let cid = c.cur_id();
+                        rid.gvk.is_cluster_scoped()
+                            || cid.gvk.is_cluster_scoped()
+                            || cid.ns_equals(&rid)
+                            || rgvk.kind.ends_with("RoleBinding")
+                    })
+                    .collect();
+                let role_ref_gvk = if spec.path.last().is_some_and(|p| p == "name")
+                    && spec.path.first().is_some_and(|p| p == "roleRef")
+                {
+                    referrer
+                        .obj
+                        .get_path(&["roleRef"])
+                        .and_then(Value::as_map)
+                        .map(|m| Gvk {
+                            group: m
+                                .get("apiGroup")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .into(),
+                            version: String::new(),
+                            kind: m.get("kind").and_then(Value::as_str).unwrap_or("").into(),
+                        })
+                } else {
+                    None
+                };
+                let select = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
+                    let mut c: Vec<&&Resource> = cands
+                        .iter()
+                        .filter(|c| c.prev_ids.iter().any(|id| id.name == old))
+                        .filter(|c| {
+                            c.all_ids()
+                                .iter()
+                                .any(|id| id.gvk.is_selected_by(&nr.target))
+                        })
+                        .filter(|c| match &role_ref_gvk {
+                            Some(g) => c.all_ids().iter().any(|id| id.gvk.is_selected_by(g)),
+                            None => true,
+                        })
+                        .filter(|c| {
+                            rid.gvk.is_cluster_scoped()
+                                || c.gvk().is_cluster_scoped()
+                                || c.kind() == "ServiceAccount"
+                                || rid.ns_equals(&c.cur_id())
+                        })
+                        .filter(|c| match ns {
+                            Some(ns) => {
+                                c.prev_ids.iter().any(|id| id.namespace == ns)
+                                    || c.namespace() == ns
+                            }
+                            None => true,
+                        })
+                        .collect();
+                    if c.len() > 1 {
+                        c.retain(|x| x.prefix_suffix_equals(referrer, true));
+                    }
+                    if c.len() > 1 {
+                        c.retain(|x| x.prefix_suffix_equals(referrer, false));
+                    }
+                    if c.is_empty() {
+                        return None;
+                    }
+                    let first = c[0];
+                    if c.len() > 1 && !c.iter().all(|x| x.name() == first.name()) {
+                        return None;
+                    }
+                    Some((first.name(), first.namespace()))
+                };
+                let target = &mut res[ri];
+                spec.apply(&mut target.obj, None, &mut |v| {
+                    fix_node(v, &select);
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fix_node(v: &mut Value, select: &dyn Fn(&str, Option<&str>) -> Option<(String, String)>) {
+    match v {
+        Value::Str(s) => {
+            if let Some((n, _)) = select(s, None) {
+                *s = n;
+            }
+        }
+        Value::Map(m) => {
+            let Some(old) = m.get("name").and_then(Value::as_str).map(str::to_string) else {
+                return;
+            };
+            let ns = m
+                .get("namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let Some((n, cns)) = select(&old, ns.as_deref()) {
+                m.insert("name", Value::Str(n));
+                if !cns.is_empty() && m.contains_key("namespace") {
+                    m.insert("namespace", Value::Str(cns));
+                } else if !cns.is_empty() && ns.is_none() && false {
+                    m.insert("namespace", Value::Str(cns));
+                }
+            }
+        }
+        Value::Seq(items) => {
+            for it in items.iter_mut() {
+                fix_node(it, select);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn resolve_vars(res: &mut [Resource], k: &Kustomization) -> Result<()> {
+    crate::vars::resolve(res, k)
+}
+
+const ORDER_FIRST: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+const ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+fn gvk_sort_string(g: &Gvk) -> String {
+    format!(
+        "{}_{}_{}",
+        if g.group.is_empty() { "~G" } else { &g.group },
+        if g.version.is_empty() {
+            "~V"
+        } else {
+            &g.version
+        },
+        if g.kind.is_empty() { "~K" } else { &g.kind }
+    )
+}
+
+/// Orders the output: legacy kind order by default, or input order with `sortOptions: fifo`.
+pub fn sort(mut res: Vec<Resource>, k: &Kustomization) -> Result<Vec<Resource>> {
+    let so = k
+        .raw
+        .get("sortOptions")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let order = so.get("order").and_then(Value::as_str).unwrap_or("legacy");
+    if order == "fifo" {
+        return Ok(res);
+    }
+    let lo = so.get("legacySortOptions").and_then(Value::as_map).cloned();
+    let first: Vec<String> = lo
+        .as_ref()
+        .and_then(|m| m.get("orderFirst"))
+        .and_then(Value::as_seq)
+        .map(|s| s.iter().filter_map(Value::scalar_text).collect())
+        .unwrap_or_else(|| ORDER_FIRST.iter().map(|s| s.to_string()).collect());
+    let last: Vec<String> = lo
+        .as_ref()
+        .and_then(|m| m.get("orderLast"))
+        .and_then(Value::as_seq)
+        .map(|s| s.iter().filter_map(Value::scalar_text).collect())
+        .unwrap_or_else(|| ORDER_LAST.iter().map(|s| s.to_string()).collect());
+    let idx = |kind: &str| -> i64 {
+        if let Some(i) = first.iter().position(|k| k == kind) {
+            return i as i64 - first.len() as i64;
+        }
+        if let Some(i) = last.iter().position(|k| k == kind) {
+            return 1 + i as i64;
+        }
+        0
+    };
+    res.sort_by(|a, b| {
+        let (ia, ib) = (a.cur_id(), b.cur_id());
+        if ia.gvk != ib.gvk {
+            let (x, y) = (idx(&ia.gvk.kind), idx(&ib.gvk.kind));
+            if x != y {
+                return x.cmp(&y);
+            }
+            if ia.gvk.kind == "Namespace"
+                && ib.gvk.kind == "Namespace"
+                && (ia.gvk.group.is_empty() || ib.gvk.group.is_empty())
+            {
+                return gvk_sort_string(&ib.gvk).cmp(&gvk_sort_string(&ia.gvk));
+            }
+            return gvk_sort_string(&ia.gvk).cmp(&gvk_sort_string(&ib.gvk));
+        }
+        let key = |id: &crate::resource::ResId| {
+            format!(
+                "{}|{}|{}",
+                id.gvk.display(),
+                if id.namespace.is_empty() {
+                    "~X"
+                } else {
+                    &id.namespace
+                },
+                if id.name.is_empty() { "~N" } else { &id.name }
+            )
+        };
+        key(&ia).cmp(&key(&ib))
+    });
+    Ok(res)
+}
+
+/// Removes annotations kustomize uses internally and never prints.
+pub fn strip_internal(r: &mut Resource) {
+    if let Some(Value::Map(a)) = r.obj.get_path_mut(&["metadata", "annotations"]) {
+        a.retain(|k, _| {
+            !k.starts_with("internal.config.kubernetes.io/")
+                && !k.starts_with("config.kubernetes.io/")
+                && k != "kustomize.config.k8s.io/id"
+        });
+        if a.is_empty() {
+            if let Some(m) = r
+                .obj
+                .get_path_mut(&["metadata"])
+                .and_then(Value::as_map_mut)
+            {
+                m.remove("annotations");
+            }
+        }
+    }
+}
+
+/// Merges a `configurations:` file (fieldSpec lists per transformer) into the config.
+pub fn merge_config_file(config: &mut Config, text: &str, file: &str) -> Result<()> {
+    let docs = parse_documents(text).map_err(|e| msg(format!("{file}: {e}")))?;
+    let Some(Value::Map(m)) = docs.into_iter().next() else {
+        return Ok(());
+    };
+    let specs = |key: &str| -> Vec<FieldSpec> {
+        m.get(key)
+            .and_then(Value::as_seq)
+            .map(|s| s.iter().filter_map(FieldSpec::from_value).collect())
+            .unwrap_or_default()
+    };
+    config.common_labels.extend(specs("commonLabels"));
+    config.common_annotations.extend(specs("commonAnnotations"));
+    config.name_prefix.extend(specs("namePrefix"));
+    config.namespace.extend(specs("namespace"));
+    config.images.extend(specs("images"));
+    config.replicas.extend(specs("replicas"));
+    if let Some(Value::Seq(nrs)) = m.get("nameReference") {
+        for nr in nrs {
+            let Some(nm) = nr.as_map() else { continue };
+            let g = |k: &str| nm.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let target = Gvk {
+                group: g("group"),
+                version: g("version"),
+                kind: g("kind"),
+            };
+            let refs: Vec<FieldSpec> = nm
+                .get("fieldSpecs")
+                .and_then(Value::as_seq)
+                .map(|s| s.iter().filter_map(FieldSpec::from_value).collect())
+                .unwrap_or_default();
+            if let Some(existing) = config.name_refs.iter_mut().find(|n| n.target == target) {
+                existing.referrers.extend(refs);
+            } else {
+                config.name_refs.push(crate::defaults::NameRef {
+                    target,
+                    referrers: refs,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `crds:` files can declare name references through OpenAPI extensions; accepted, and
+/// their `x-kubernetes-object-ref-*` hints are not yet used.
+pub fn merge_crd_file(_config: &mut Config, _text: &str) {}
+
+/// Parses inline resources (used by tests).
+pub fn parse_inline(text: &str) -> Result<Vec<Resource>> {
+    parse_resources(text, "<inline>")
+}

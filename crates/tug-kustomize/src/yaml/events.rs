@@ -1,0 +1,169 @@
+//! A safe wrapper over libyaml's event parser (via `unsafe-libyaml`).
+//!
+//! go-yaml v3, which kustomize reads with, is a port of libyaml, so using libyaml's scanner
+//! and parser gives the same acceptance and the same error positions without writing a YAML
+//! grammar by hand. All `unsafe` in the crate lives here.
+
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
+use unsafe_libyaml as sys;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    StreamStart,
+    StreamEnd,
+    DocumentStart,
+    DocumentEnd,
+    Alias(String),
+    Scalar {
+        anchor: Option<String>,
+        tag: Option<String>,
+        value: String,
+        style: ScalarStyle,
+    },
+    SequenceStart {
+        anchor: Option<String>,
+    },
+    SequenceEnd,
+    MappingStart {
+        anchor: Option<String>,
+    },
+    MappingEnd,
+}
+
+/// A parse failure: libyaml's problem text and the 1-based line it points at.
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub problem: String,
+    pub context: Option<String>,
+}
+
+pub struct Parser {
+    // Boxed so the parser struct (which libyaml treats as pinned) never moves.
+    sys: Box<sys::yaml_parser_t>,
+    // Input kept alive for as long as libyaml reads from it.
+    _input: Box<[u8]>,
+    done: bool,
+}
+
+unsafe fn opt_cstr(p: *const u8) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: libyaml hands out NUL-terminated strings that live as long as the event.
+    let s = unsafe { CStr::from_ptr(p as *const std::ffi::c_char) };
+    Some(s.to_string_lossy().into_owned())
+}
+
+impl Parser {
+    pub fn new(input: &[u8]) -> Parser {
+        let input: Box<[u8]> = input.into();
+        // SAFETY: yaml_parser_initialize fully initialises the zeroed struct; the input buffer
+        // is owned by the returned Parser and outlives every call that reads it.
+        unsafe {
+            let mut raw: Box<MaybeUninit<sys::yaml_parser_t>> = Box::new(MaybeUninit::zeroed());
+            let p = raw.as_mut_ptr();
+            let ok = sys::yaml_parser_initialize(p).ok;
+            let mut sys_box: Box<sys::yaml_parser_t> = Box::from_raw(Box::into_raw(raw).cast());
+            let done = !ok;
+            if ok {
+                sys::yaml_parser_set_input_string(
+                    &mut *sys_box,
+                    input.as_ptr(),
+                    input.len() as u64,
+                );
+            }
+            Parser {
+                sys: sys_box,
+                _input: input,
+                done,
+            }
+        }
+    }
+
+    fn error(&self) -> SyntaxError {
+        let p = &*self.sys;
+        // SAFETY: problem/context are static C strings set by libyaml, or null.
+        let problem = unsafe { opt_cstr(p.problem as *const u8) }
+            .unwrap_or_else(|| "unknown YAML error".into());
+        let context = unsafe { opt_cstr(p.context as *const u8) };
+        SyntaxError {
+            line: p.problem_mark.line as usize + 1,
+            column: p.problem_mark.column as usize + 1,
+            problem,
+            context,
+        }
+    }
+
+    /// The next event and the 1-based line where it starts.
+    pub fn next_event(&mut self) -> Result<(Event, usize), SyntaxError> {
+        if self.done {
+            return Err(self.error());
+        }
+        let mut ev = MaybeUninit::<sys::yaml_event_t>::zeroed();
+        // SAFETY: the parser is initialised; on success the event is initialised and is
+        // deleted below after its data has been copied out.
+        unsafe {
+            if sys::yaml_parser_parse(&mut *self.sys, ev.as_mut_ptr()).fail {
+                self.done = true;
+                return Err(self.error());
+            }
+            let e = &*ev.as_ptr();
+            let line = e.start_mark.line as usize + 1;
+            let out = match e.type_ {
+                sys::YAML_STREAM_START_EVENT => Event::StreamStart,
+                sys::YAML_STREAM_END_EVENT => Event::StreamEnd,
+                sys::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
+                sys::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
+                sys::YAML_ALIAS_EVENT => {
+                    Event::Alias(opt_cstr(e.data.alias.anchor).unwrap_or_default())
+                }
+                sys::YAML_SCALAR_EVENT => {
+                    let d = &e.data.scalar;
+                    let bytes = std::slice::from_raw_parts(d.value, d.length as usize);
+                    Event::Scalar {
+                        anchor: opt_cstr(d.anchor),
+                        tag: opt_cstr(d.tag),
+                        value: String::from_utf8_lossy(bytes).into_owned(),
+                        style: match d.style {
+                            sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
+                            sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,
+                            sys::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
+                            sys::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
+                            _ => ScalarStyle::Plain,
+                        },
+                    }
+                }
+                sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
+                    anchor: opt_cstr(e.data.sequence_start.anchor),
+                },
+                sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
+                sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
+                    anchor: opt_cstr(e.data.mapping_start.anchor),
+                },
+                sys::YAML_MAPPING_END_EVENT => Event::MappingEnd,
+                _ => Event::StreamEnd,
+            };
+            sys::yaml_event_delete(ev.as_mut_ptr());
+            Ok((out, line))
+        }
+    }
+}
+
+impl Drop for Parser {
+    fn drop(&mut self) {
+        // SAFETY: the parser was initialised in `new` (or zeroed, which delete tolerates).
+        unsafe { sys::yaml_parser_delete(&mut *self.sys) }
+    }
+}

@@ -1,0 +1,15 @@
+//! YAML in (go-yaml v3 semantics) and out (go-yaml v2 `Marshal` of the JSON form), as
+//! `kubectl kustomize` reads and prints it.
+
+pub mod emit;
+mod events;
+pub mod json;
+pub mod number;
+pub mod parse;
+pub mod resolve;
+pub mod sort;
+pub mod value;
+
+pub use emit::to_yaml;
+pub use parse::{parse_documents, ParseError};
+pub use value::{Map, Value};

@@ -1,0 +1,249 @@
+//! Reads YAML text into [`Value`] documents: anchors and aliases are expanded, `<<` merge keys
+//! applied, comments dropped, and scalars typed as go-yaml v3 types them.
+
+use super::events::{Event, Parser, ScalarStyle};
+use super::resolve::{resolve_plain, resolve_tagged, ResolveIssue};
+use super::value::{Map, Value};
+use std::collections::HashMap;
+
+/// Why a YAML text could not be read; `line` is 1-based.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "yaml: line {}: {}", self.line, self.message)
+    }
+}
+
+/// Guards against "billion laughs" alias bombs: expansion stops past this many nodes.
+const MAX_EXPANDED_NODES: usize = 10_000_000;
+const MAX_DEPTH: usize = 10_000;
+
+struct Builder {
+    parser: Parser,
+    anchors: HashMap<String, Value>,
+    expanded: usize,
+    depth: usize,
+}
+
+fn node_cost(v: &Value) -> usize {
+    match v {
+        Value::Seq(s) => 1 + s.iter().map(node_cost).sum::<usize>(),
+        Value::Map(m) => 1 + m.iter().map(|(_, v)| node_cost(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+impl Builder {
+    fn next(&mut self) -> Result<(Event, usize), ParseError> {
+        self.parser.next_event().map_err(|e| ParseError {
+            line: e.line,
+            message: match e.context {
+                Some(c) => format!("{c} {}", e.problem),
+                None => e.problem,
+            },
+        })
+    }
+
+    fn node(&mut self, ev: Event, line: usize) -> Result<Value, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError {
+                line,
+                message: "document nested too deeply".into(),
+            });
+        }
+        let out = self.node_inner(ev, line);
+        self.depth -= 1;
+        out
+    }
+
+    fn node_inner(&mut self, ev: Event, line: usize) -> Result<Value, ParseError> {
+        match ev {
+            Event::Alias(name) => {
+                let v = self.anchors.get(&name).cloned().ok_or_else(|| ParseError {
+                    line,
+                    message: format!("unknown anchor '{name}' referenced"),
+                })?;
+                self.expanded += node_cost(&v);
+                if self.expanded > MAX_EXPANDED_NODES {
+                    return Err(ParseError {
+                        line,
+                        message: "document contains excessive aliasing".into(),
+                    });
+                }
+                Ok(v)
+            }
+            Event::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+            } => {
+                let resolved = match (&tag, style) {
+                    (Some(t), _) if t != "!" => resolve_tagged(t, &value),
+                    (None, ScalarStyle::Plain) => resolve_plain(&value),
+                    _ => Ok(Value::Str(value)),
+                };
+                let v = resolved.map_err(|ResolveIssue::NonFiniteFloat(s)| ParseError {
+                    line,
+                    message: format!(
+                        "json: unsupported value: {s} (infinity and NaN cannot be rendered)"
+                    ),
+                })?;
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, v.clone());
+                }
+                Ok(v)
+            }
+            Event::SequenceStart { anchor } => {
+                let mut items = Vec::new();
+                loop {
+                    let (ev, l) = self.next()?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(ev, l)?);
+                }
+                let v = Value::Seq(items);
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, v.clone());
+                }
+                Ok(v)
+            }
+            Event::MappingStart { anchor } => {
+                let mut map = Map::new();
+                let mut merges: Vec<Value> = Vec::new();
+                loop {
+                    let (ev, kline) = self.next()?;
+                    if matches!(ev, Event::MappingEnd) {
+                        break;
+                    }
+                    let is_merge = matches!(&ev, Event::Scalar { value, style: ScalarStyle::Plain, tag: None, .. } if value == "<<");
+                    let key = self.node(ev, kline)?;
+                    let (vev, vline) = self.next()?;
+                    let val = self.node(vev, vline)?;
+                    if is_merge {
+                        merges.push(val);
+                        continue;
+                    }
+                    let key = match key {
+                        Value::Str(s) => s,
+                        Value::Null => "null".to_string(),
+                        other => other.scalar_text().ok_or_else(|| ParseError {
+                            line: kline,
+                            message: "invalid map key: a mapping or sequence".into(),
+                        })?,
+                    };
+                    if map.contains_key(&key) {
+                        return Err(ParseError {
+                            line: kline,
+                            message: format!("mapping key \"{key}\" already defined"),
+                        });
+                    }
+                    map.insert(key, val);
+                }
+                for m in merges {
+                    let sources = match m {
+                        Value::Map(mm) => vec![mm],
+                        Value::Seq(s) => s
+                            .into_iter()
+                            .filter_map(|x| match x {
+                                Value::Map(mm) => Some(mm),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => {
+                            return Err(ParseError {
+                                line,
+                                message: "map merge requires map or sequence of maps as the value"
+                                    .into(),
+                            })
+                        }
+                    };
+                    for src in sources {
+                        for (k, v) in src.iter() {
+                            if !map.contains_key(k) {
+                                map.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+                let v = Value::Map(map);
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, v.clone());
+                }
+                Ok(v)
+            }
+            _ => Err(ParseError {
+                line,
+                message: "unexpected event".into(),
+            }),
+        }
+    }
+}
+
+/// Parses every document in `text`. Empty documents are returned as `Value::Null`.
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, ParseError> {
+    let mut b = Builder {
+        parser: Parser::new(text.as_bytes()),
+        anchors: HashMap::new(),
+        expanded: 0,
+        depth: 0,
+    };
+    let mut docs = Vec::new();
+    loop {
+        let (ev, line) = b.next()?;
+        match ev {
+            Event::StreamStart | Event::DocumentEnd => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart => {
+                b.anchors.clear();
+                let (ev, l) = b.next()?;
+                if matches!(ev, Event::DocumentEnd) {
+                    docs.push(Value::Null);
+                    continue;
+                }
+                docs.push(b.node(ev, l)?);
+            }
+            other => {
+                return Err(ParseError {
+                    line,
+                    message: format!("unexpected event {other:?}"),
+                })
+            }
+        }
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_and_merges() {
+        let docs = parse_documents("a: &x {k: 1}\nb: *x\nc:\n  <<: *x\n  j: 2\n").unwrap();
+        let m = docs[0].as_map().unwrap();
+        assert_eq!(m.get("b"), m.get("a"));
+        let c = m.get("c").unwrap().as_map().unwrap();
+        assert_eq!(c.get("k"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let e = parse_documents("a: b\nc: [d\n").unwrap_err();
+        assert!(e.line >= 2, "{e:?}");
+    }
+
+    #[test]
+    fn multi_docs() {
+        let d = parse_documents("---\na: 1\n---\n# only a comment\n---\nb: 2\n").unwrap();
+        assert_eq!(d.len(), 3);
+        assert!(d[1].is_null());
+    }
+}

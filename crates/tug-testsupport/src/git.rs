@@ -391,6 +391,19 @@ impl HttpGitServer {
         let root_for_config = root.clone();
         let process = ServerProcess::start("lighttpd", dir, move |dir, port| {
             fs::write(dir.join("users"), format!("{HTTP_USER}:{HTTP_PASSWORD}\n"))?;
+            // The CGI goes through a wrapper that records each request as it happens (lighttpd's
+            // access log is flushed late), so tests can count round trips.
+            let wrapper = dir.join("git-http-backend.sh");
+            fs::write(
+                &wrapper,
+                format!(
+                    "#!/bin/sh\necho \"$REQUEST_METHOD $PATH_INFO $QUERY_STRING\" >> '{}'\nexec '{}'\n",
+                    dir.join("requests.log").display(),
+                    backend.display()
+                ),
+            )?;
+            fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))?;
+            let backend = wrapper;
             let docroot = dir.join("htdocs");
             fs::create_dir_all(&docroot)?;
             let config = format!(
@@ -438,12 +451,24 @@ $HTTP["url"] =~ "^/bearer/" {{
         &self.root
     }
 
+    /// The git requests served so far, one line each: `METHOD PATH_INFO QUERY`.
+    pub fn requests(&self) -> Vec<String> {
+        let Some(dir) = self.process.dir.as_ref() else {
+            return vec![];
+        };
+        fs::read_to_string(dir.path().join("requests.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The server's error and access logs.
     pub fn logs(&self) -> String {
         let Some(dir) = self.process.dir.as_ref() else {
             return String::new();
         };
-        ["error.log", "access.log"]
+        ["error.log", "access.log", "requests.log"]
             .iter()
             .map(|f| {
                 format!(

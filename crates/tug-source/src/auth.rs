@@ -153,6 +153,10 @@ impl Auth {
     }
 }
 
+/// Where ssh's diagnostics go (inside the private directory), to be reported in errors:
+/// gix only sees the protocol stream, and "host key verification failed" is said on stderr.
+pub(crate) const SSH_STDERR: &str = "stderr";
+
 fn write_private(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -200,9 +204,10 @@ fn ssh_command(ssh: &SshAuth, dir: &Path) -> std::io::Result<String> {
     Ok(format!(
         "{prefix}ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o IdentityAgent=none -o UserKnownHostsFile={} \
          -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o PasswordAuthentication=no \
-         -o KbdInteractiveAuthentication=no -o ConnectTimeout=30 {batch}",
+         -o KbdInteractiveAuthentication=no -o ConnectTimeout=30 -o LogLevel=ERROR {batch} 2>>{}",
         quote(&identity),
-        quote(&known_hosts)
+        quote(&known_hosts),
+        quote(&dir.join(SSH_STDERR))
     ))
 }
 

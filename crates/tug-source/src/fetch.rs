@@ -41,7 +41,7 @@ pub enum FetchOutcome {
     /// The reference still points at `last_revision`; nothing was downloaded.
     Unchanged(Revision),
     /// A new commit, ready to be archived.
-    Fetched(Checkout),
+    Fetched(Box<Checkout>),
 }
 
 impl FetchOutcome {
@@ -233,7 +233,9 @@ fn resolve(url: &str, reference: &Reference, refs: &[RemoteRef]) -> Result<Resol
 
 /// Whether the resolved commit is the one of the last artifact.
 fn unchanged(last: Option<&Revision>, commit: &ObjectId) -> bool {
-    last.is_some_and(|l| l.algorithm == "sha1" && l.digest == commit.to_string())
+    last.is_some_and(|l| {
+        l.algorithm == "sha1" && l.digest.parse::<ObjectId>().is_ok_and(|d| d == *commit)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,14 +306,14 @@ fn fetch_local(url: &str, request: &FetchRequest<'_>) -> Result<FetchOutcome> {
             return Err(not_found(url, request.reference));
         }
     }
-    Ok(FetchOutcome::Fetched(Checkout {
+    Ok(FetchOutcome::Fetched(Box::new(Checkout {
         repo,
         commit: resolved.commit,
         url: shown,
         tag: resolved.tag,
         revision: rev,
         _dir: None,
-    }))
+    })))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,7 +375,31 @@ impl Session {
     }
 
     fn error(&self, e: &(dyn std::error::Error + 'static)) -> Error {
-        classify(&self.url, self.scrubber.scrub(&chain(e)))
+        let mut cause = chain(e);
+        if let Some(ssh) = self.ssh_stderr() {
+            cause = format!("{ssh} ({cause})");
+        }
+        classify(&self.url, self.scrubber.scrub(&cause))
+    }
+
+    /// What ssh said on stderr, without its banners, if anything.
+    fn ssh_stderr(&self) -> Option<String> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("ssh").join(crate::auth::SSH_STDERR))
+                .ok()?;
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| {
+                !l.is_empty()
+                    && !l.starts_with('@')
+                    && !l.starts_with("IT IS POSSIBLE")
+                    && !l.contains("ssh-keygen")
+            })
+            .collect();
+        // The last lines carry the verdict ("Host key verification failed.", "Permission denied").
+        let tail = &lines[lines.len().saturating_sub(3)..];
+        (!tail.is_empty()).then(|| tail.join(" "))
     }
 
     /// A remote fetching `patterns` into same-named local refs, without tags.
@@ -528,14 +554,14 @@ fn fetch_remote(url: &str, request: &FetchRequest<'_>) -> Result<FetchOutcome> {
     let Session {
         repo, dir, shown, ..
     } = session;
-    Ok(FetchOutcome::Fetched(Checkout {
+    Ok(FetchOutcome::Fetched(Box::new(Checkout {
         repo,
         commit: resolved.commit,
         url: shown,
         tag: resolved.tag,
         revision: rev,
         _dir: Some(dir),
-    }))
+    })))
 }
 
 /// Whether the remote advertises no refs at all (only asked after a ref was not found, to tell

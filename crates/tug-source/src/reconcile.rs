@@ -130,11 +130,17 @@ pub fn reconcile(
         last_revision: current.as_ref(),
     };
     let outcome = match fetch(&request) {
-        Err(e) => return (status.clone(), fail(&mut status, &e, true)),
+        Err(e) => {
+            let outcome = fail(&mut status, &e, true);
+            return (status, outcome);
+        }
         Ok(FetchOutcome::Unchanged(revision)) => Outcome::UpToDate(revision.to_string()),
         Ok(FetchOutcome::Fetched(checkout)) => {
             match checkout.archive(storage, &dir, spec.ignore.as_deref()) {
-                Err(e) => return (status.clone(), fail(&mut status, &e, false)),
+                Err(e) => {
+                    let outcome = fail(&mut status, &e, false);
+                    return (status, outcome);
+                }
                 Ok(artifact) => {
                     let revision = artifact.revision.clone();
                     let _ = storage.garbage_collect(

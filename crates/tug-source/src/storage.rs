@@ -240,7 +240,9 @@ mod tests {
         .unwrap();
         let d = Storage::artifact_dir("GitRepository", "ns", "app");
         let a = s
-            .store(&d, "main@sha1:abc", |w| Ok(w.write_all(b"one").unwrap()))
+            .store(&d, "main@sha1:abc", |w| {
+                w.write_all(b"one").map_err(|e| Error::storage("test", e))
+            })
             .unwrap();
         assert_eq!(
             a.path,
@@ -263,16 +265,22 @@ mod tests {
         );
         assert!(s.exists(&a));
         let same = s
-            .store(&d, "main@sha1:abc", |w| Ok(w.write_all(b"one").unwrap()))
+            .store(&d, "main@sha1:abc", |w| {
+                w.write_all(b"one").map_err(|e| Error::storage("test", e))
+            })
             .unwrap();
         assert_eq!(same.path, a.path);
         std::thread::sleep(std::time::Duration::from_millis(20));
         let b = s
-            .store(&d, "r2", |w| Ok(w.write_all(b"two").unwrap()))
+            .store(&d, "r2", |w| {
+                w.write_all(b"two").map_err(|e| Error::storage("test", e))
+            })
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         let c = s
-            .store(&d, "r3", |w| Ok(w.write_all(b"three").unwrap()))
+            .store(&d, "r3", |w| {
+                w.write_all(b"three").map_err(|e| Error::storage("test", e))
+            })
             .unwrap();
         let removed = s.garbage_collect(&d, 2, Some(&c.path)).unwrap();
         assert_eq!(removed.len(), 1);

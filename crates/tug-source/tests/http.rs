@@ -178,9 +178,9 @@ fn missing_refs_and_commits_are_named() {
 
 fn upload_pack_posts(server: &HttpGitServer) -> usize {
     server
-        .logs()
-        .lines()
-        .filter(|l| l.contains("POST") && l.contains("git-upload-pack"))
+        .requests()
+        .iter()
+        .filter(|l| l.starts_with("POST") && l.contains("git-upload-pack"))
         .count()
 }
 

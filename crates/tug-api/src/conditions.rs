@@ -70,7 +70,14 @@ pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
 }
 
 /// Builds a condition; `status` is `true` → `"True"`, `false` → `"False"`.
-pub fn new(type_: &str, status: bool, reason: &str, message: impl Into<String>, generation: Option<i64>, now: Time) -> Condition {
+pub fn new(
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: impl Into<String>,
+    generation: Option<i64>,
+    now: Time,
+) -> Condition {
     Condition {
         type_: type_.to_string(),
         status: if status { "True" } else { "False" }.to_string(),
@@ -82,8 +89,17 @@ pub fn new(type_: &str, status: bool, reason: &str, message: impl Into<String>, 
 }
 
 /// Builds a condition with status `"Unknown"`.
-pub fn unknown(type_: &str, reason: &str, message: impl Into<String>, generation: Option<i64>, now: Time) -> Condition {
-    Condition { status: "Unknown".to_string(), ..new(type_, false, reason, message, generation, now) }
+pub fn unknown(
+    type_: &str,
+    reason: &str,
+    message: impl Into<String>,
+    generation: Option<i64>,
+    now: Time,
+) -> Condition {
+    Condition {
+        status: "Unknown".to_string(),
+        ..new(type_, false, reason, message, generation, now)
+    }
 }
 
 #[cfg(test)]
@@ -97,12 +113,28 @@ mod tests {
     #[test]
     fn transition_time_moves_only_when_status_changes() {
         let mut conds = vec![];
-        set(&mut conds, new(READY, false, reason::PROGRESSING, "fetching", Some(1), at(10)));
-        set(&mut conds, new(READY, false, reason::FAILED, "boom", Some(1), at(20)));
+        set(
+            &mut conds,
+            new(
+                READY,
+                false,
+                reason::PROGRESSING,
+                "fetching",
+                Some(1),
+                at(10),
+            ),
+        );
+        set(
+            &mut conds,
+            new(READY, false, reason::FAILED, "boom", Some(1), at(20)),
+        );
         assert_eq!(conds.len(), 1);
         assert_eq!(conds[0].last_transition_time, at(10));
         assert_eq!(conds[0].reason, "Failed");
-        set(&mut conds, new(READY, true, reason::SUCCEEDED, "stored", Some(2), at(30)));
+        set(
+            &mut conds,
+            new(READY, true, reason::SUCCEEDED, "stored", Some(2), at(30)),
+        );
         assert_eq!(conds[0].last_transition_time, at(30));
         assert!(is_true(&conds, READY));
         remove(&mut conds, READY);

@@ -3,14 +3,19 @@
 //! The schemas must stay structural and free of CEL so that a Kubernetes 1.20 apiserver
 //! accepts them; the tests in `tests/` install them into a real one.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps,
+};
 use kube::CustomResourceExt;
 
 use crate::{GitRepository, Kustomization};
 
 /// Every CRD tug installs, in the order they are applied.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![with_flux_status_default(GitRepository::crd()), with_flux_status_default(Kustomization::crd())]
+    vec![
+        with_flux_status_default(GitRepository::crd()),
+        with_flux_status_default(Kustomization::crd()),
+    ]
 }
 
 /// Flux's CRDs default `status` to `{"observedGeneration": -1}`, so that a freshly created
@@ -24,9 +29,11 @@ fn with_flux_status_default(mut crd: CustomResourceDefinition) -> CustomResource
             .and_then(|root| root.properties.as_mut())
             .and_then(|props| props.get_mut("status"));
         if let Some(status) = status {
-            status.default = Some(k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
-                serde_json::json!({ "observedGeneration": -1 }),
-            ));
+            status.default = Some(
+                k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
+                    serde_json::json!({ "observedGeneration": -1 }),
+                ),
+            );
             status.nullable = None;
         }
     }
@@ -53,24 +60,57 @@ mod tests {
     #[test]
     fn crds_carry_flux_names_and_columns() {
         let crds = all();
-        let names: Vec<_> = crds.iter().map(|c| c.metadata.name.clone().unwrap()).collect();
-        assert_eq!(names, ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"]);
+        let names: Vec<_> = crds
+            .iter()
+            .map(|c| c.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "gitrepositories.source.toolkit.fluxcd.io",
+                "kustomizations.kustomize.toolkit.fluxcd.io"
+            ]
+        );
         let ks = &crds[1];
-        assert_eq!(ks.spec.names.short_names.as_deref(), Some(&["ks".to_string()][..]));
-        let cols: Vec<_> = ks.spec.versions[0].additional_printer_columns.as_ref().unwrap().iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            ks.spec.names.short_names.as_deref(),
+            Some(&["ks".to_string()][..])
+        );
+        let cols: Vec<_> = ks.spec.versions[0]
+            .additional_printer_columns
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(cols, ["Age", "Ready", "Status"]);
         let gr = &crds[0];
-        assert_eq!(gr.spec.names.short_names.as_deref(), Some(&["gitrepo".to_string()][..]));
+        assert_eq!(
+            gr.spec.names.short_names.as_deref(),
+            Some(&["gitrepo".to_string()][..])
+        );
     }
 
     #[test]
     fn schemas_use_no_keywords_a_1_20_apiserver_rejects() {
         for crd in all() {
             let v = &crd.spec.versions[0];
-            let root = v.schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap();
+            let root = v
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap();
             walk(root, &mut |s| {
-                assert!(s.x_kubernetes_validations.is_none(), "CEL rules are not served by 1.20");
-                assert!(s.one_of.is_none() && s.any_of.is_none(), "unions are not structural");
+                assert!(
+                    s.x_kubernetes_validations.is_none(),
+                    "CEL rules are not served by 1.20"
+                );
+                assert!(
+                    s.one_of.is_none() && s.any_of.is_none(),
+                    "unions are not structural"
+                );
             });
         }
     }

@@ -18,12 +18,18 @@ pub struct DurationError {
 
 /// Parses a Go duration string (as `time.ParseDuration` does, without negative values).
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let parsed: kube::core::Duration = input.parse().map_err(|e: kube::core::duration::ParseError| DurationError {
-        input: input.to_string(),
-        reason: e.to_string(),
-    })?;
+    let parsed: kube::core::Duration =
+        input
+            .parse()
+            .map_err(|e: kube::core::duration::ParseError| DurationError {
+                input: input.to_string(),
+                reason: e.to_string(),
+            })?;
     if parsed.is_negative() {
-        return Err(DurationError { input: input.to_string(), reason: "must not be negative".into() });
+        return Err(DurationError {
+            input: input.to_string(),
+            reason: "must not be negative".into(),
+        });
     }
     Ok(parsed.into())
 }

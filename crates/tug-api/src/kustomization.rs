@@ -24,9 +24,21 @@ pub const VERSION: &str = "v1";
     category = "fluxcd",
     category = "fluxcd-appliers",
     annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    ),
     doc = "Kustomization is the Schema for the kustomizations API."
 )]
 #[serde(rename_all = "camelCase")]
@@ -291,7 +303,9 @@ pub struct ResourceInventory {
 }
 
 /// One inventory entry: `id` is `<namespace>_<name>_<group>_<kind>`, `v` the version.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct ResourceRef {
     pub id: String,
     pub v: String,

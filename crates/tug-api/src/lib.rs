@@ -4,6 +4,9 @@
 //! names, defaults and status layout. Everything is plain data: no I/O, so every other crate can
 //! depend on it cheaply.
 
+// kube's CustomResource derive takes repeated keys (category, printcolumn) by design.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod conditions;
 pub mod crds;
 pub mod duration;

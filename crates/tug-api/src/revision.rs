@@ -26,7 +26,11 @@ pub struct RevisionError(pub String);
 impl Revision {
     /// A Git revision for a commit reached through `name` (branch, tag or ref).
     pub fn git(name: Option<&str>, commit_hex: &str) -> Self {
-        Revision { name: name.map(str::to_string), algorithm: "sha1".into(), digest: commit_hex.to_ascii_lowercase() }
+        Revision {
+            name: name.map(str::to_string),
+            algorithm: "sha1".into(),
+            digest: commit_hex.to_ascii_lowercase(),
+        }
     }
 
     /// Whether both revisions point at the same content, whatever their names.
@@ -55,12 +59,17 @@ impl FromStr for Revision {
             None => (None, s),
         };
         let (algorithm, digest) = rest.split_once(':').ok_or_else(bad)?;
-        let valid_algorithm = !algorithm.is_empty() && algorithm.chars().all(|c| c.is_ascii_alphanumeric());
+        let valid_algorithm =
+            !algorithm.is_empty() && algorithm.chars().all(|c| c.is_ascii_alphanumeric());
         let valid_digest = !digest.is_empty() && digest.chars().all(|c| c.is_ascii_hexdigit());
         if !valid_algorithm || !valid_digest || name == Some("") {
             return Err(bad());
         }
-        Ok(Revision { name: name.map(str::to_string), algorithm: algorithm.to_string(), digest: digest.to_ascii_lowercase() })
+        Ok(Revision {
+            name: name.map(str::to_string),
+            algorithm: algorithm.to_string(),
+            digest: digest.to_ascii_lowercase(),
+        })
     }
 }
 
@@ -72,7 +81,12 @@ mod tests {
 
     #[test]
     fn round_trips_flux_forms() {
-        for s in [format!("main@sha1:{HEX}"), format!("sha1:{HEX}"), format!("refs/pull/1/head@sha1:{HEX}"), format!("v1.2.3@sha256:{HEX}")] {
+        for s in [
+            format!("main@sha1:{HEX}"),
+            format!("sha1:{HEX}"),
+            format!("refs/pull/1/head@sha1:{HEX}"),
+            format!("v1.2.3@sha256:{HEX}"),
+        ] {
             let r: Revision = s.parse().unwrap();
             assert_eq!(r.to_string(), s);
         }
@@ -91,7 +105,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for s in ["", "main", "main@", "main@sha1:", "@sha1:abc", "main@sha1:xyz", "main/abc123"] {
+        for s in [
+            "",
+            "main",
+            "main@",
+            "main@sha1:",
+            "@sha1:abc",
+            "main@sha1:xyz",
+            "main/abc123",
+        ] {
             assert!(s.parse::<Revision>().is_err(), "{s}");
         }
     }

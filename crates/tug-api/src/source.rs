@@ -29,9 +29,21 @@ pub const DEFAULT_TIMEOUT: &str = "60s";
     category = "fluxcd-sources",
     annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(name = "URL", type_ = "string", json_path = ".spec.url"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    ),
     doc = "GitRepository is the Schema for the gitrepositories API."
 )]
 #[serde(rename_all = "camelCase")]
@@ -161,7 +173,10 @@ impl GitRepositorySpec {
     pub fn reference_or_default(&self) -> GitRepositoryRef {
         match &self.reference {
             Some(r) if *r != GitRepositoryRef::default() => r.clone(),
-            _ => GitRepositoryRef { branch: Some(DEFAULT_BRANCH.to_string()), ..Default::default() },
+            _ => GitRepositoryRef {
+                branch: Some(DEFAULT_BRANCH.to_string()),
+                ..Default::default()
+            },
         }
     }
 

@@ -33,7 +33,10 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { field_manager: tug_api::DEFAULT_FIELD_MANAGER.to_string(), force_conflicts: true }
+        ApplyOptions {
+            field_manager: tug_api::DEFAULT_FIELD_MANAGER.to_string(),
+            force_conflicts: true,
+        }
     }
 }
 
@@ -51,25 +54,49 @@ pub enum ApplyError {
 }
 
 /// Applies `obj` server-side unless a dry-run shows the live object would not change.
-pub async fn apply_one(api: &Api<DynamicObject>, obj: &DynamicObject, opts: &ApplyOptions) -> Result<Action, ApplyError> {
-    let kind = obj.types.as_ref().map(|t| t.kind.as_str()).unwrap_or("object");
+pub async fn apply_one(
+    api: &Api<DynamicObject>,
+    obj: &DynamicObject,
+    opts: &ApplyOptions,
+) -> Result<Action, ApplyError> {
+    let kind = obj
+        .types
+        .as_ref()
+        .map(|t| t.kind.as_str())
+        .unwrap_or("object");
     let object = format!("{kind}/{}", obj.metadata.name.as_deref().unwrap_or(""));
-    let name = obj.metadata.name.as_deref().ok_or_else(|| ApplyError::NoName { object: object.clone() })?;
+    let name = obj
+        .metadata
+        .name
+        .as_deref()
+        .ok_or_else(|| ApplyError::NoName {
+            object: object.clone(),
+        })?;
     let mut params = PatchParams::apply(&opts.field_manager);
     params.force = opts.force_conflicts;
-    let live = api.get_opt(name).await.map_err(|source| ApplyError::Get { object: object.clone(), source })?;
+    let live = api.get_opt(name).await.map_err(|source| ApplyError::Get {
+        object: object.clone(),
+        source,
+    })?;
     let Some(live) = live else {
-        api.patch(name, &params, &Patch::Apply(obj)).await.map_err(|source| ApplyError::Apply { object, source })?;
+        api.patch(name, &params, &Patch::Apply(obj))
+            .await
+            .map_err(|source| ApplyError::Apply { object, source })?;
         return Ok(Action::Created);
     };
     let dry = api
         .patch(name, &params.clone().dry_run(), &Patch::Apply(obj))
         .await
-        .map_err(|source| ApplyError::DryRun { object: object.clone(), source })?;
+        .map_err(|source| ApplyError::DryRun {
+            object: object.clone(),
+            source,
+        })?;
     if comparable(&live) == comparable(&dry) {
         return Ok(Action::Unchanged);
     }
-    api.patch(name, &params, &Patch::Apply(obj)).await.map_err(|source| ApplyError::Apply { object, source })?;
+    api.patch(name, &params, &Patch::Apply(obj))
+        .await
+        .map_err(|source| ApplyError::Apply { object, source })?;
     Ok(Action::Configured)
 }
 

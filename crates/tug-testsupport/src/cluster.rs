@@ -24,7 +24,10 @@ pub struct TestCluster {
 
 /// The repository root, where `scripts/local-cluster` lives.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("../.."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("../.."))
 }
 
 static CLUSTER: OnceLock<Result<TestCluster, String>> = OnceLock::new();
@@ -41,7 +44,10 @@ pub fn cluster() -> &'static TestCluster {
 
 fn start() -> Result<TestCluster> {
     if let Some(path) = std::env::var_os("TUG_TEST_KUBECONFIG").filter(|p| !p.is_empty()) {
-        return Ok(TestCluster { kubeconfig: PathBuf::from(path), dir: None });
+        return Ok(TestCluster {
+            kubeconfig: PathBuf::from(path),
+            dir: None,
+        });
     }
     let root = repo_root();
     let dir = std::env::temp_dir().join(format!("tug-test-cluster-{}", std::process::id()));
@@ -60,7 +66,10 @@ fn start() -> Result<TestCluster> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(TestCluster { kubeconfig: dir.join("kubeconfig"), dir: Some(dir) })
+    Ok(TestCluster {
+        kubeconfig: dir.join("kubeconfig"),
+        dir: Some(dir),
+    })
 }
 
 static NAMESPACE_SEQ: AtomicU32 = AtomicU32::new(0);
@@ -73,7 +82,8 @@ impl TestCluster {
 
     /// A new client. Each test runs on its own runtime, so each gets its own client.
     pub async fn client(&self) -> Result<Client> {
-        let kc = Kubeconfig::read_from(&self.kubeconfig).with_context(|| format!("reading {}", self.kubeconfig.display()))?;
+        let kc = Kubeconfig::read_from(&self.kubeconfig)
+            .with_context(|| format!("reading {}", self.kubeconfig.display()))?;
         let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
         Ok(Client::try_from(config)?)
     }
@@ -83,11 +93,28 @@ impl TestCluster {
         let client = self.client().await?;
         let slug: String = test
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .take(40)
             .collect();
-        let name = format!("{}-{}-{}", slug.trim_matches('-'), std::process::id(), NAMESPACE_SEQ.fetch_add(1, Ordering::Relaxed));
-        let ns = Namespace { metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() }, ..Default::default() };
+        let name = format!(
+            "{}-{}-{}",
+            slug.trim_matches('-'),
+            std::process::id(),
+            NAMESPACE_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         Api::<Namespace>::all(client.clone())
             .create(&PostParams::default(), &ns)
             .await
@@ -97,7 +124,9 @@ impl TestCluster {
 
     /// The last lines of the control plane's logs, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let Some(dir) = &self.dir else { return String::from("(cluster not started by this process; no logs)") };
+        let Some(dir) = &self.dir else {
+            return String::from("(cluster not started by this process; no logs)");
+        };
         let mut out = String::new();
         for name in ["apiserver", "controller-manager", "etcd"] {
             let path = dir.join("logs").join(format!("{name}.log"));
@@ -128,7 +157,10 @@ pub struct TestNamespace {
 impl TestNamespace {
     pub fn api<K>(&self) -> Api<K>
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
         Api::namespaced(self.client.clone(), &self.name)

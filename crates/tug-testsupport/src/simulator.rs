@@ -32,7 +32,10 @@ impl crate::TestCluster {
             std::thread::Builder::new()
                 .name("pod-simulator".into())
                 .spawn(move || {
-                    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    let runtime = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
                         Ok(rt) => rt,
                         Err(e) => {
                             let _ = tx.send(Err(format!("runtime: {e}")));
@@ -69,13 +72,22 @@ async fn register_node(client: &Client) -> Result<()> {
     let node = Node {
         metadata: ObjectMeta {
             name: Some(NODE_NAME.into()),
-            labels: Some([("kubernetes.io/hostname".to_string(), NODE_NAME.to_string()), ("kubernetes.io/os".into(), "linux".into())].into()),
+            labels: Some(
+                [
+                    ("kubernetes.io/hostname".to_string(), NODE_NAME.to_string()),
+                    ("kubernetes.io/os".into(), "linux".into()),
+                ]
+                .into(),
+            ),
             ..Default::default()
         },
         ..Default::default()
     };
     let pp = PatchParams::apply("tug-simulator").force();
-    nodes.patch(NODE_NAME, &pp, &Patch::Apply(&node)).await.context("registering the simulated node")?;
+    nodes
+        .patch(NODE_NAME, &pp, &Patch::Apply(&node))
+        .await
+        .context("registering the simulated node")?;
     let now = now();
     let status = json!({
         "apiVersion": "v1", "kind": "Node",
@@ -95,7 +107,10 @@ async fn register_node(client: &Client) -> Result<()> {
             }
         }
     });
-    nodes.patch_status(NODE_NAME, &pp, &Patch::Apply(&status)).await.context("setting the simulated node Ready")?;
+    nodes
+        .patch_status(NODE_NAME, &pp, &Patch::Apply(&status))
+        .await
+        .context("setting the simulated node Ready")?;
     Ok(())
 }
 
@@ -108,7 +123,11 @@ async fn run(client: Client) {
             _ => continue,
         };
         if let Err(e) = handle(&client, &pod).await {
-            tracing::debug!("simulator: {}/{}: {e:#}", pod.namespace().unwrap_or_default(), pod.name_any());
+            tracing::debug!(
+                "simulator: {}/{}: {e:#}",
+                pod.namespace().unwrap_or_default(),
+                pod.name_any()
+            );
         }
     }
 }
@@ -118,37 +137,80 @@ async fn handle(client: &Client, pod: &Pod) -> Result<()> {
     let name = pod.name_any();
     let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
     if pod.metadata.deletion_timestamp.is_some() {
-        api.delete(&name, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await.ok();
+        api.delete(
+            &name,
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .ok();
         return Ok(());
     }
     let spec = pod.spec.as_ref().context("pod has no spec")?;
-    let mode = pod.annotations().get(SIMULATE_ANNOTATION).cloned().unwrap_or_default();
+    let mode = pod
+        .annotations()
+        .get(SIMULATE_ANNOTATION)
+        .cloned()
+        .unwrap_or_default();
     if spec.node_name.is_none() {
         if mode == "Pending" {
             return Ok(());
         }
         let binding = Binding {
-            metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(ns.clone()), ..Default::default() },
-            target: ObjectReference { kind: Some("Node".into()), name: Some(NODE_NAME.into()), api_version: Some("v1".into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
+                ..Default::default()
+            },
+            target: ObjectReference {
+                kind: Some("Node".into()),
+                name: Some(NODE_NAME.into()),
+                api_version: Some("v1".into()),
+                ..Default::default()
+            },
         };
         let body = serde_json::to_vec(&binding)?;
-        let req = http::Request::post(format!("/api/v1/namespaces/{ns}/pods/{name}/binding")).header("Content-Type", "application/json").body(body)?;
+        let req = http::Request::post(format!("/api/v1/namespaces/{ns}/pods/{name}/binding"))
+            .header("Content-Type", "application/json")
+            .body(body)?;
         client.request_text(req).await.context("binding the pod")?;
         // The bound pod comes back through the watch; its status is set then.
         return Ok(());
     }
-    if pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|p| p != "Pending") {
+    if pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .is_some_and(|p| p != "Pending")
+    {
         return Ok(()); // already simulated
     }
     let status = pod_status(pod, &mode);
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&json!({ "status": status }))).await.context("setting pod status")?;
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({ "status": status })),
+    )
+    .await
+    .context("setting pod status")?;
     Ok(())
 }
 
 fn pod_status(pod: &Pod, mode: &str) -> serde_json::Value {
     let now = now();
     let owned_by_job = pod.owner_references().iter().any(|o| o.kind == "Job");
-    let containers: Vec<_> = pod.spec.as_ref().map(|s| s.containers.iter().map(|c| (c.name.clone(), c.image.clone().unwrap_or_default())).collect()).unwrap_or_default();
+    let containers: Vec<_> = pod
+        .spec
+        .as_ref()
+        .map(|s| {
+            s.containers
+                .iter()
+                .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
     let cond = |t: &str, ok: bool| json!({"type": t, "status": if ok { "True" } else { "False" }, "lastTransitionTime": now});
     let (phase, ready, states): (&str, bool, Vec<serde_json::Value>) = match mode {
         "CrashLoopBackOff" => (
@@ -199,6 +261,7 @@ fn pod_status(pod: &Pod, mode: &str) -> serde_json::Value {
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
-

@@ -22,13 +22,25 @@ async fn server_side_apply_of_a_multi_key_configmap_reads_back() {
         "metadata": {"name": "settings"},
         "data": {"a": "1", "b": "two", "multi": "line one\nline two\n", "empty": ""}
     });
-    cms.patch("settings", &PatchParams::apply("tug-test"), &Patch::Apply(&cm)).await.unwrap();
+    cms.patch(
+        "settings",
+        &PatchParams::apply("tug-test"),
+        &Patch::Apply(&cm),
+    )
+    .await
+    .unwrap();
     let live = cms.get("settings").await.unwrap();
     let data = live.data.unwrap();
     assert_eq!(data.len(), 4);
     assert_eq!(data["multi"], "line one\nline two\n");
     assert_eq!(data["empty"], "");
-    let managers: Vec<_> = live.metadata.managed_fields.unwrap().into_iter().filter_map(|m| m.manager).collect();
+    let managers: Vec<_> = live
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
     assert_eq!(managers, ["tug-test"]);
 }
 
@@ -50,8 +62,20 @@ async fn a_crd_installs_and_serves_custom_resources() {
         }
     });
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.patch(&crd_name, &PatchParams::apply("tug-test"), &Patch::Apply(&crd)).await.unwrap();
-    tokio::time::timeout(WAIT, await_condition(crds.clone(), &crd_name, conditions::is_crd_established())).await.unwrap().unwrap();
+    crds.patch(
+        &crd_name,
+        &PatchParams::apply("tug-test"),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(crds.clone(), &crd_name, conditions::is_crd_established()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let resource = ApiResource {
         group: "example.tug.dev".into(),
         version: "v1".into(),
@@ -64,7 +88,10 @@ async fn a_crd_installs_and_serves_custom_resources() {
     // Discovery of a new CRD can lag its Established condition by a moment.
     let mut last_err = None;
     for _ in 0..50 {
-        match widgets.patch("w1", &PatchParams::apply("tug-test"), &Patch::Apply(&w)).await {
+        match widgets
+            .patch("w1", &PatchParams::apply("tug-test"), &Patch::Apply(&w))
+            .await
+        {
             Ok(_) => {
                 last_err = None;
                 break;
@@ -75,7 +102,9 @@ async fn a_crd_installs_and_serves_custom_resources() {
     }
     assert!(last_err.is_none(), "{last_err:?}");
     assert_eq!(widgets.get("w1").await.unwrap().data["spec"]["size"], 3);
-    crds.delete(&crd_name, &DeleteParams::default()).await.unwrap();
+    crds.delete(&crd_name, &DeleteParams::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -83,14 +112,22 @@ async fn a_deleted_namespace_is_seen_gone() {
     let ns = cluster().namespace("deleted").await.unwrap();
     let cms: Api<ConfigMap> = ns.api();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}});
-    cms.patch("c", &PatchParams::apply("tug-test"), &Patch::Apply(&cm)).await.unwrap();
+    cms.patch("c", &PatchParams::apply("tug-test"), &Patch::Apply(&cm))
+        .await
+        .unwrap();
     let namespaces: Api<Namespace> = Api::all(ns.client.clone());
     let uid = namespaces.get(&ns.name).await.unwrap().uid().unwrap();
-    namespaces.delete(&ns.name, &DeleteParams::default()).await.unwrap();
-    tokio::time::timeout(WAIT, await_condition(namespaces, &ns.name, conditions::is_deleted(&uid)))
+    namespaces
+        .delete(&ns.name, &DeleteParams::default())
         .await
-        .expect("namespace still present after 60s")
         .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(namespaces, &ns.name, conditions::is_deleted(&uid)),
+    )
+    .await
+    .expect("namespace still present after 60s")
+    .unwrap();
 }
 
 fn deployment(name: &str, replicas: i32, pod_annotations: serde_json::Value) -> serde_json::Value {
@@ -110,8 +147,12 @@ fn deployment(name: &str, replicas: i32, pod_annotations: serde_json::Value) -> 
 
 fn available() -> impl Condition<Deployment> {
     |d: Option<&Deployment>| {
-        let Some(status) = d.and_then(|d| d.status.as_ref()) else { return false };
-        let is_available = status.conditions.iter().flatten().any(|c| c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True"));
+        let Some(status) = d.and_then(|d| d.status.as_ref()) else {
+            return false;
+        };
+        let is_available = status.conditions.iter().flatten().any(|c| {
+            c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
+        });
         is_available && status.ready_replicas == Some(2)
     }
 }
@@ -121,13 +162,37 @@ async fn the_simulator_makes_a_two_replica_deployment_available() {
     cluster().ensure_simulator();
     let ns = cluster().namespace("sim-available").await.unwrap();
     let deployments: Api<Deployment> = ns.api();
-    deployments.patch("web", &PatchParams::apply("tug-test"), &Patch::Apply(deployment("web", 2, json!({})))).await.unwrap();
-    tokio::time::timeout(WAIT, await_condition(deployments.clone(), "web", available()))
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("tug-test"),
+            &Patch::Apply(deployment("web", 2, json!({}))),
+        )
         .await
-        .unwrap_or_else(|_| panic!("Deployment not Available after 60s: {:?}\n{}", futures::executor::block_on(deployments.get("web")).ok().and_then(|d| d.status), cluster().log_tail(20)))
         .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(deployments.clone(), "web", available()),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "Deployment not Available after 60s: {:?}\n{}",
+            futures::executor::block_on(deployments.get("web"))
+                .ok()
+                .and_then(|d| d.status),
+            cluster().log_tail(20)
+        )
+    })
+    .unwrap();
     let pods: Api<Pod> = ns.api();
-    let running = pods.list(&ListParams::default()).await.unwrap().into_iter().filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")).count();
+    let running = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .count();
     assert_eq!(running, 2);
 }
 
@@ -136,14 +201,31 @@ async fn the_simulator_can_make_a_pod_crash() {
     cluster().ensure_simulator();
     let ns = cluster().namespace("sim-crash").await.unwrap();
     let deployments: Api<Deployment> = ns.api();
-    let d = deployment("crashy", 1, json!({ SIMULATE_ANNOTATION: "CrashLoopBackOff" }));
-    deployments.patch("crashy", &PatchParams::apply("tug-test"), &Patch::Apply(&d)).await.unwrap();
+    let d = deployment(
+        "crashy",
+        1,
+        json!({ SIMULATE_ANNOTATION: "CrashLoopBackOff" }),
+    );
+    deployments
+        .patch("crashy", &PatchParams::apply("tug-test"), &Patch::Apply(&d))
+        .await
+        .unwrap();
     let pods: Api<Pod> = ns.api();
     let reason = tokio::time::timeout(WAIT, async {
         loop {
             let list = pods.list(&ListParams::default()).await.unwrap();
             let waiting = list.items.iter().find_map(|p| {
-                p.status.as_ref()?.container_statuses.as_ref()?.first()?.state.as_ref()?.waiting.as_ref()?.reason.clone()
+                p.status
+                    .as_ref()?
+                    .container_statuses
+                    .as_ref()?
+                    .first()?
+                    .state
+                    .as_ref()?
+                    .waiting
+                    .as_ref()?
+                    .reason
+                    .clone()
             });
             if let Some(r) = waiting {
                 return r;

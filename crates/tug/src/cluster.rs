@@ -41,9 +41,14 @@ impl ClusterArgs {
     /// Builds a client. Connection attempts time out quickly so that an unreachable server is
     /// reported within seconds rather than hanging.
     pub async fn connect(&self) -> Result<Connection> {
-        let options = KubeConfigOptions { context: self.context.clone(), ..Default::default() };
+        let options = KubeConfigOptions {
+            context: self.context.clone(),
+            ..Default::default()
+        };
         // An empty KUBECONFIG means "unset", as kubectl treats it.
-        let from_env = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let from_env = std::env::var_os("KUBECONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         let mut config = match self.kubeconfig.as_ref().or(from_env.as_ref()) {
             // KUBECONFIG may list several files separated by ':' as kubectl allows.
             Some(paths) => {
@@ -67,7 +72,8 @@ impl ClusterArgs {
         config.connect_timeout = Some(Duration::from_secs(5));
         config.read_timeout = Some(Duration::from_secs(30));
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).with_context(|| format!("creating a client for {server}"))?;
+        let client =
+            Client::try_from(config).with_context(|| format!("creating a client for {server}"))?;
         Ok(Connection { client, server })
     }
 }
@@ -77,16 +83,31 @@ impl Connection {
     pub async fn server_version(&self) -> Result<k8s_openapi::apimachinery::pkg::version::Info> {
         tokio::time::timeout(Duration::from_secs(10), self.client.apiserver_version())
             .await
-            .map_err(|_| anyhow::anyhow!("cannot reach the cluster at {}: no answer within 10s", self.server))?
-            .map_err(|e| anyhow::anyhow!("cannot reach the cluster at {}: {}", self.server, describe_kube_error(&e)))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "cannot reach the cluster at {}: no answer within 10s",
+                    self.server
+                )
+            })?
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach the cluster at {}: {}",
+                    self.server,
+                    describe_kube_error(&e)
+                )
+            })
     }
 }
 
 /// A one-line cause for a kube error, with the chain of sources (connect refused, TLS, 401...).
 pub fn describe_kube_error(e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(status) if status.code == 401 => format!("unauthorized (HTTP 401): {}", status.message),
-        kube::Error::Api(status) if status.code == 403 => format!("forbidden (HTTP 403): {}", status.message),
+        kube::Error::Api(status) if status.code == 401 => {
+            format!("unauthorized (HTTP 401): {}", status.message)
+        }
+        kube::Error::Api(status) if status.code == 403 => {
+            format!("forbidden (HTTP 403): {}", status.message)
+        }
         _ => {
             let mut msg = e.to_string();
             let mut source = std::error::Error::source(e);

@@ -11,7 +11,12 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tug", version, about = "GitOps for Kubernetes: Flux's APIs, one lean binary", propagate_version = true)]
+#[command(
+    name = "tug",
+    version,
+    about = "GitOps for Kubernetes: Flux's APIs, one lean binary",
+    propagate_version = true
+)]
 struct Cli {
     #[command(flatten)]
     cluster: cluster::ClusterArgs,
@@ -45,7 +50,11 @@ fn main() -> ExitCode {
     }
     ui::init_logging();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             ui::failure(&format!("cannot start the async runtime: {e}"));

@@ -7,15 +7,25 @@ use std::time::{Duration, Instant};
 use tug_testsupport::cluster;
 
 fn tug(args: &[&str], kubeconfig: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tug")).args(args).env("KUBECONFIG", kubeconfig).output().expect("running tug")
+    Command::new(env!("CARGO_BIN_EXE_tug"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("running tug")
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn sample(name: &str) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tug-api/samples").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tug-api/samples")
+        .join(name);
     serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -30,7 +40,11 @@ fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, path: &str) 
             }
         }
         (serde_json::Value::Array(w), serde_json::Value::Array(g)) => {
-            assert_eq!(w.len(), g.len(), "{path}: list length changed in the round trip");
+            assert_eq!(
+                w.len(),
+                g.len(),
+                "{path}: list length changed in the round trip"
+            );
             for (i, (wi, gi)) in w.iter().zip(g).enumerate() {
                 assert_subset(wi, gi, &format!("{path}[{i}]"));
             }
@@ -44,38 +58,85 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
     let kc = cluster().kubeconfig().to_path_buf();
     let first = tug(&["install"], &kc);
     assert!(first.status.success(), "{}", text(&first));
-    assert!(text(&first).contains("CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io created"), "{}", text(&first));
+    assert!(
+        text(&first).contains(
+            "CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io created"
+        ),
+        "{}",
+        text(&first)
+    );
 
     let second = tug(&["install"], &kc);
     assert!(second.status.success(), "{}", text(&second));
     let second_text = text(&second);
     assert!(second_text.contains("no changes"), "{second_text}");
-    assert_eq!(second_text.matches(" unchanged").count(), 3, "{second_text}");
+    assert_eq!(
+        second_text.matches(" unchanged").count(),
+        3,
+        "{second_text}"
+    );
 
     let check = tug(&["check", "--pre"], &kc);
     let check_text = text(&check);
     assert!(check.status.success(), "{check_text}");
     assert!(check_text.contains("Kubernetes 1.20"), "{check_text}");
-    assert!(check_text.contains("gitrepositories.source.toolkit.fluxcd.io: installed, established"), "{check_text}");
-    assert!(check_text.contains("kustomizations.kustomize.toolkit.fluxcd.io: installed, established"), "{check_text}");
+    assert!(
+        check_text.contains("gitrepositories.source.toolkit.fluxcd.io: installed, established"),
+        "{check_text}"
+    );
+    assert!(
+        check_text.contains("kustomizations.kustomize.toolkit.fluxcd.io: installed, established"),
+        "{check_text}"
+    );
 
     // Flux's documented examples go through the apiserver unchanged (defaults may be added).
     let ns = cluster().namespace("samples").await.unwrap();
     for (file, group, kind, plural) in [
-        ("gitrepository.yaml", "source.toolkit.fluxcd.io", "GitRepository", "gitrepositories"),
-        ("gitrepository-full.yaml", "source.toolkit.fluxcd.io", "GitRepository", "gitrepositories"),
-        ("kustomization.yaml", "kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations"),
-        ("kustomization-full.yaml", "kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations"),
+        (
+            "gitrepository.yaml",
+            "source.toolkit.fluxcd.io",
+            "GitRepository",
+            "gitrepositories",
+        ),
+        (
+            "gitrepository-full.yaml",
+            "source.toolkit.fluxcd.io",
+            "GitRepository",
+            "gitrepositories",
+        ),
+        (
+            "kustomization.yaml",
+            "kustomize.toolkit.fluxcd.io",
+            "Kustomization",
+            "kustomizations",
+        ),
+        (
+            "kustomization-full.yaml",
+            "kustomize.toolkit.fluxcd.io",
+            "Kustomization",
+            "kustomizations",
+        ),
     ] {
         let mut want = sample(file);
         want["metadata"]["namespace"] = ns.name.clone().into();
-        let resource = ApiResource { group: group.into(), version: "v1".into(), api_version: format!("{group}/v1"), kind: kind.into(), plural: plural.into() };
+        let resource = ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: format!("{group}/v1"),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
         let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
         let name = want["metadata"]["name"].as_str().unwrap().to_string();
-        api.patch(&name, &PatchParams::apply("tug-test"), &Patch::Apply(&want)).await.unwrap_or_else(|e| panic!("{file}: {e}"));
+        api.patch(&name, &PatchParams::apply("tug-test"), &Patch::Apply(&want))
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         let got = serde_json::to_value(api.get(&name).await.unwrap()).unwrap();
         assert_subset(&want["spec"], &got["spec"], &format!("{file}: spec"));
-        assert_eq!(got["status"]["observedGeneration"], -1, "{file}: Flux's status default");
+        assert_eq!(
+            got["status"]["observedGeneration"], -1,
+            "{file}: Flux's status default"
+        );
         if kind == "GitRepository" && file == "gitrepository.yaml" {
             assert_eq!(got["spec"]["timeout"], "60s", "Flux's default timeout");
         }
@@ -84,7 +145,11 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
     // Uninstall refuses while custom resources exist.
     let refused = tug(&["uninstall"], &kc);
     assert!(!refused.status.success());
-    assert!(text(&refused).contains("custom resource(s) still exist"), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("custom resource(s) still exist"),
+        "{}",
+        text(&refused)
+    );
 }
 
 #[test]
@@ -92,7 +157,11 @@ fn an_unreachable_cluster_is_named_in_the_error_within_ten_seconds() {
     let dir = std::env::temp_dir().join(format!("tug-unreachable-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // A port nothing listens on: bind one, note it, and close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let kc = dir.join("kubeconfig");
     std::fs::write(
         &kc,
@@ -106,22 +175,38 @@ fn an_unreachable_cluster_is_named_in_the_error_within_ten_seconds() {
         let out = tug(args, &kc);
         let t = text(&out);
         assert!(!out.status.success(), "{args:?}: {t}");
-        assert!(start.elapsed() < Duration::from_secs(10), "{args:?} took {:?}", start.elapsed());
-        assert!(t.contains(&format!("https://127.0.0.1:{port}")), "{args:?} does not name the server: {t}");
-        assert!(!t.contains("secret-token-value"), "{args:?} printed the token: {t}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+        assert!(
+            t.contains(&format!("https://127.0.0.1:{port}")),
+            "{args:?} does not name the server: {t}"
+        );
+        assert!(
+            !t.contains("secret-token-value"),
+            "{args:?} printed the token: {t}"
+        );
     }
 }
 
 #[tokio::test]
 async fn an_unauthorised_token_is_reported_as_such() {
     let real = std::fs::read_to_string(cluster().kubeconfig()).unwrap();
-    let token_line = real.lines().find(|l| l.trim_start().starts_with("token:")).unwrap();
+    let token_line = real
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .unwrap();
     let bad = real.replace(token_line, "    token: not-a-valid-token");
     let path = std::env::temp_dir().join(format!("tug-badtoken-{}", std::process::id()));
     std::fs::write(&path, bad).unwrap();
     let out = tug(&["check", "--pre"], &path);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
-    assert!(t.contains("401") || t.to_lowercase().contains("unauthorized"), "{t}");
+    assert!(
+        t.contains("401") || t.to_lowercase().contains("unauthorized"),
+        "{t}"
+    );
     assert!(!t.contains("not-a-valid-token"), "printed the token: {t}");
 }

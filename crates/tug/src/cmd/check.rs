@@ -24,9 +24,16 @@ pub async fn run(cluster: &ClusterArgs, _args: Args) -> Result<ExitCode> {
     let minor: u32 = info.minor.trim_end_matches('+').parse().unwrap_or(0);
     let mut ok = true;
     if info.major == "1" && minor >= MIN_MINOR {
-        ui::success(&format!("Kubernetes {} >=1.{MIN_MINOR}.0 ({})", info.git_version.trim_start_matches('v'), conn.server));
+        ui::success(&format!(
+            "Kubernetes {} >=1.{MIN_MINOR}.0 ({})",
+            info.git_version.trim_start_matches('v'),
+            conn.server
+        ));
     } else {
-        ui::failure(&format!("Kubernetes {} is older than 1.{MIN_MINOR}.0", info.git_version));
+        ui::failure(&format!(
+            "Kubernetes {} is older than 1.{MIN_MINOR}.0",
+            info.git_version
+        ));
         ok = false;
     }
     ui::action("checking CRDs");
@@ -48,7 +55,11 @@ pub async fn run(cluster: &ClusterArgs, _args: Args) -> Result<ExitCode> {
                 }
             }
             Ok(None) => eprintln!("  {name}: not installed (run `tug install`)"),
-            Err(e) => anyhow::bail!("reading CRD {name} from {}: {}", conn.server, describe_kube_error(&e)),
+            Err(e) => anyhow::bail!(
+                "reading CRD {name} from {}: {}",
+                conn.server,
+                describe_kube_error(&e)
+            ),
         }
     }
     if ok {

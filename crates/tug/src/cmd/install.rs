@@ -43,7 +43,11 @@ fn manifests(namespace: &str) -> Result<Vec<DynamicObject>> {
     };
     out.push(to_dynamic(&ns, "v1", "Namespace")?);
     for crd in tug_api::crds::all() {
-        out.push(to_dynamic(&crd, "apiextensions.k8s.io/v1", "CustomResourceDefinition")?);
+        out.push(to_dynamic(
+            &crd,
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+        )?);
     }
     Ok(out)
 }
@@ -56,7 +60,11 @@ fn to_dynamic<T: Serialize>(obj: &T, api_version: &str, kind: &str) -> Result<Dy
 }
 
 fn api_for(conn: &Connection, obj: &DynamicObject) -> Api<DynamicObject> {
-    let kind = obj.types.as_ref().map(|t| t.kind.as_str()).unwrap_or_default();
+    let kind = obj
+        .types
+        .as_ref()
+        .map(|t| t.kind.as_str())
+        .unwrap_or_default();
     let resource = match kind {
         "Namespace" => ApiResource::erase::<Namespace>(&()),
         _ => ApiResource::erase::<CustomResourceDefinition>(&()),
@@ -74,12 +82,21 @@ pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCod
     }
     let conn = cluster.connect().await?;
     conn.server_version().await?;
-    ui::action(&format!("installing components in {} namespace", cluster.namespace));
+    ui::action(&format!(
+        "installing components in {} namespace",
+        cluster.namespace
+    ));
     let opts = ApplyOptions::default();
     let mut changed = 0;
     for obj in &objects {
-        let action = apply_one(&api_for(&conn, obj), obj, &opts).await.with_context(|| format!("installing into {}", conn.server))?;
-        let kind = obj.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default();
+        let action = apply_one(&api_for(&conn, obj), obj, &opts)
+            .await
+            .with_context(|| format!("installing into {}", conn.server))?;
+        let kind = obj
+            .types
+            .as_ref()
+            .map(|t| t.kind.clone())
+            .unwrap_or_default();
         eprintln!("{kind}/{} {action}", obj.name_any());
         if action != Action::Unchanged {
             changed += 1;
@@ -91,14 +108,18 @@ pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCod
         let established = await_condition(crds.clone(), &name, conditions::is_crd_established());
         tokio::time::timeout(Duration::from_secs(60), established)
             .await
-            .with_context(|| format!("CustomResourceDefinition/{name} was not Established within 60s"))?
+            .with_context(|| {
+                format!("CustomResourceDefinition/{name} was not Established within 60s")
+            })?
             .with_context(|| format!("waiting for CustomResourceDefinition/{name}"))?;
         ui::success(&format!("CustomResourceDefinition/{name} established"));
     }
     if changed == 0 {
         ui::success("install finished: no changes, everything was already installed");
     } else {
-        ui::success(&format!("install finished: {changed} object(s) created or configured"));
+        ui::success(&format!(
+            "install finished: {changed} object(s) created or configured"
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -112,7 +133,12 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
     let mut remaining = Vec::new();
     for crd in tug_api::crds::all() {
         let name = crd.name_any();
-        if crds.get_opt(&name).await.map_err(|e| anyhow::anyhow!("{}: {}", conn.server, describe_kube_error(&e)))?.is_none() {
+        if crds
+            .get_opt(&name)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {}", conn.server, describe_kube_error(&e)))?
+            .is_none()
+        {
             continue;
         }
         let version = &crd.spec.versions[0].name;
@@ -124,14 +150,25 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
             plural: crd.spec.names.plural.clone(),
         };
         let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &resource);
-        for obj in api.list(&ListParams::default()).await.with_context(|| format!("listing {}", resource.plural))? {
+        for obj in api
+            .list(&ListParams::default())
+            .await
+            .with_context(|| format!("listing {}", resource.plural))?
+        {
             remaining.push((resource.clone(), obj));
         }
     }
     if !remaining.is_empty() && !args.force {
         let names: Vec<_> = remaining
             .iter()
-            .map(|(r, o)| format!("{}/{}/{}", r.kind, o.namespace().unwrap_or_default(), o.name_any()))
+            .map(|(r, o)| {
+                format!(
+                    "{}/{}/{}",
+                    r.kind,
+                    o.namespace().unwrap_or_default(),
+                    o.name_any()
+                )
+            })
             .collect();
         anyhow::bail!(
             "refusing to uninstall: {} custom resource(s) still exist ({}); delete them first or pass --force",
@@ -144,24 +181,46 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
         let api: Api<DynamicObject> = Api::namespaced_with(conn.client.clone(), &ns, resource);
         if !obj.finalizers().is_empty() {
             let patch = serde_json::json!({ "metadata": { "finalizers": null } });
-            api.patch(&obj.name_any(), &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await.ok();
+            api.patch(
+                &obj.name_any(),
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .ok();
         }
-        api.delete(&obj.name_any(), &DeleteParams::default()).await.ok();
+        api.delete(&obj.name_any(), &DeleteParams::default())
+            .await
+            .ok();
         eprintln!("{}/{}/{} deleted", resource.kind, ns, obj.name_any());
     }
     for name in tug_api::crds::names() {
         match crds.delete(&name, &DeleteParams::default()).await {
             Ok(_) => eprintln!("CustomResourceDefinition/{name} deleted"),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(anyhow::anyhow!("deleting CustomResourceDefinition/{name}: {}", describe_kube_error(&e))),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "deleting CustomResourceDefinition/{name}: {}",
+                    describe_kube_error(&e)
+                ))
+            }
         }
     }
     if !args.keep_namespace {
         let namespaces: Api<Namespace> = Api::all(conn.client.clone());
-        match namespaces.delete(&cluster.namespace, &DeleteParams::default()).await {
+        match namespaces
+            .delete(&cluster.namespace, &DeleteParams::default())
+            .await
+        {
             Ok(_) => eprintln!("Namespace/{} deleted", cluster.namespace),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(anyhow::anyhow!("deleting Namespace/{}: {}", cluster.namespace, describe_kube_error(&e))),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "deleting Namespace/{}: {}",
+                    cluster.namespace,
+                    describe_kube_error(&e)
+                ))
+            }
         }
     }
     let _ = PostParams::default();

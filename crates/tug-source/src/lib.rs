@@ -20,6 +20,7 @@ pub mod ignore;
 pub mod reconcile;
 pub mod reference;
 pub mod semver_range;
+pub mod server;
 pub mod storage;
 
 pub use auth::{Auth, SshAuth};

@@ -55,7 +55,7 @@ fn parse_env(text: &str) -> Vec<(String, String)> {
             continue;
         }
         if let Some((k, v)) = line.split_once('=') {
-            out.push((k.trim().to_string(), v.to_string()));
+            out.push((k.trim_start().to_string(), v.to_string()));
         }
     }
     out

@@ -369,7 +369,9 @@ pub fn add_hashes(res: &mut [Resource]) -> Result<()> {
         let mut m = Map::new();
         let kind = r.kind();
         m.insert("kind", Value::Str(kind.clone()));
-        m.insert("name", Value::Str(r.name()));
+        // kustomize looks `metadata/name` up as one literal key, which never exists, so the
+        // name always hashes as an empty string.
+        m.insert("name", Value::Str(String::new()));
         m.insert("data", get("data"));
         if kind == "Secret" {
             m.insert("type", get("type"));

@@ -1,1 +1,3 @@
-//! tug-controller
+//! Reconcilers that wire sources, rendering and apply together: the GitOps loop.
+
+pub mod render;

@@ -37,9 +37,27 @@ enum Command {
     /// Kustomize, natively: build a kustomization directory.
     #[command(subcommand)]
     Kustomize(cmd::kustomize::Command),
+    /// Run one reconcile of an object from a local directory.
+    #[command(subcommand)]
+    Apply(ApplyCommand),
+    /// Print what a reconcile would apply, from a local directory.
+    #[command(subcommand)]
+    Build(BuildCommand),
     /// Work with sources without a cluster.
     #[command(subcommand)]
     Source(cmd::source::Command),
+}
+
+#[derive(Subcommand)]
+enum ApplyCommand {
+    /// Apply a local directory with a Kustomization's settings, inventory and prune.
+    Kustomization(cmd::kustomization::ApplyArgs),
+}
+
+#[derive(Subcommand)]
+enum BuildCommand {
+    /// Render a local directory as a Kustomization would, with its owner labels.
+    Kustomization(cmd::kustomization::BuildArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +86,12 @@ fn main() -> ExitCode {
             Command::Uninstall(args) => cmd::install::uninstall(&cli.cluster, args).await,
             Command::Check(args) => cmd::check::run(&cli.cluster, args).await,
             Command::Kustomize(command) => cmd::kustomize::run(command),
+            Command::Apply(ApplyCommand::Kustomization(args)) => {
+                cmd::kustomization::apply(&cli.cluster, args).await
+            }
+            Command::Build(BuildCommand::Kustomization(args)) => {
+                cmd::kustomization::build(&cli.cluster, args).await
+            }
             Command::Source(command) => cmd::source::run(command).await,
         }
     });

@@ -1,17 +1,18 @@
 //! `tug install` and `tug uninstall`: tug's CRDs and namespace.
 
-use crate::cluster::{describe_kube_error, ClusterArgs, Connection};
+use crate::cluster::{describe_kube_error, ClusterArgs};
 use crate::ui;
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::ResourceExt;
 use serde::Serialize;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
-use tug_apply::{apply_one, Action, ApplyOptions};
+use tug_apply::{Action, Applier, ApplyOptions, Discovery};
 
 #[derive(clap::Args)]
 pub struct InstallArgs {
@@ -59,19 +60,6 @@ fn to_dynamic<T: Serialize>(obj: &T, api_version: &str, kind: &str) -> Result<Dy
     Ok(serde_json::from_value(value)?)
 }
 
-fn api_for(conn: &Connection, obj: &DynamicObject) -> Api<DynamicObject> {
-    let kind = obj
-        .types
-        .as_ref()
-        .map(|t| t.kind.as_str())
-        .unwrap_or_default();
-    let resource = match kind {
-        "Namespace" => ApiResource::erase::<Namespace>(&()),
-        _ => ApiResource::erase::<CustomResourceDefinition>(&()),
-    };
-    Api::all_with(conn.client.clone(), &resource)
-}
-
 pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCode> {
     let objects = manifests(&cluster.namespace)?;
     if args.export {
@@ -86,22 +74,27 @@ pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCod
         "installing components in {} namespace",
         cluster.namespace
     ));
-    let opts = ApplyOptions::default();
-    let mut changed = 0;
-    for obj in &objects {
-        let action = apply_one(&api_for(&conn, obj), obj, &opts)
-            .await
-            .with_context(|| format!("installing into {}", conn.server))?;
-        let kind = obj
-            .types
-            .as_ref()
-            .map(|t| t.kind.clone())
-            .unwrap_or_default();
-        eprintln!("{kind}/{} {action}", obj.name_any());
-        if action != Action::Unchanged {
-            changed += 1;
-        }
+    let applier = Applier::new(
+        conn.client.clone(),
+        Arc::new(Discovery::new(conn.client.clone())),
+        ApplyOptions::default(),
+    );
+    let values = objects
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let changes = applier
+        .apply_all(values)
+        .await
+        .with_context(|| format!("installing into {}", conn.server))?;
+    for change in &changes.changes {
+        eprintln!("{} {}", change.id.id, change.action);
     }
+    let changed = changes
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+        .count();
     ui::waiting("verifying installation");
     let crds: Api<CustomResourceDefinition> = Api::all(conn.client.clone());
     for name in tug_api::crds::names() {
@@ -223,7 +216,6 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
             }
         }
     }
-    let _ = PostParams::default();
     ui::success("uninstall finished");
     Ok(ExitCode::SUCCESS)
 }

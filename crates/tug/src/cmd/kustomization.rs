@@ -1,0 +1,185 @@
+//! `tug apply kustomization` and `tug build kustomization`: one reconcile of a Kustomization
+//! object, from a local directory instead of its source (the dev loop: suspend, apply local
+//! changes, diff, resume).
+
+use crate::cluster::{describe_kube_error, ClusterArgs};
+use crate::ui;
+use anyhow::{anyhow, Context, Result};
+use kube::api::{Api, Patch, PatchParams};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tug_api::Kustomization;
+use tug_apply::{inventory, prune, Applier, ApplyOptions, Discovery, Owner};
+
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    /// Name of the Kustomization object whose settings and inventory are used.
+    pub name: String,
+    /// Local directory to render instead of the Kustomization's source.
+    #[arg(long)]
+    pub path: PathBuf,
+    /// Delete objects that left the set (default: the Kustomization's spec.prune).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub prune: Option<bool>,
+    /// Field manager for server-side apply.
+    #[arg(long, default_value = tug_api::DEFAULT_FIELD_MANAGER)]
+    pub field_manager: String,
+}
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Name of the Kustomization object.
+    pub name: String,
+    /// Local directory to render.
+    #[arg(long)]
+    pub path: PathBuf,
+}
+
+async fn fetch(
+    cluster: &ClusterArgs,
+    name: &str,
+) -> Result<(crate::cluster::Connection, Kustomization)> {
+    let conn = cluster.connect().await?;
+    conn.server_version().await?;
+    let api: Api<Kustomization> = Api::namespaced(conn.client.clone(), &cluster.namespace);
+    let ks = api
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "reading Kustomization {}/{name}: {}",
+                cluster.namespace,
+                describe_kube_error(&e)
+            )
+        })?
+        .ok_or_else(|| anyhow!("Kustomization {}/{name} not found", cluster.namespace))?;
+    Ok((conn, ks))
+}
+
+pub async fn build(cluster: &ClusterArgs, args: BuildArgs) -> Result<ExitCode> {
+    let (_conn, ks) = fetch(cluster, &args.name).await?;
+    let objects = render(&ks, &args, cluster)?;
+    for obj in &objects {
+        print!("---\n{}", serde_yaml::to_string(obj)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(
+    ks: &Kustomization,
+    args: &BuildArgs,
+    cluster: &ClusterArgs,
+) -> Result<Vec<serde_json::Value>> {
+    let mut objects = tug_controller::render::render_dir(&args.path)?;
+    let owner = Owner {
+        name: ks.metadata.name.clone().unwrap_or_default(),
+        namespace: cluster.namespace.clone(),
+    };
+    for obj in &mut objects {
+        if let Some(meta) = obj.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| serde_json::json!({}));
+            labels[tug_apply::apply::keys::OWNER_NAME] = owner.name.clone().into();
+            labels[tug_apply::apply::keys::OWNER_NAMESPACE] = owner.namespace.clone().into();
+        }
+    }
+    Ok(objects)
+}
+
+pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
+    let (conn, ks) = fetch(cluster, &args.name).await?;
+    let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
+    ui::action(&format!("building {}", args.path.display()));
+    let objects = tug_controller::render::render_dir(&args.path)
+        .with_context(|| format!("{display}: build failed; nothing was applied or pruned"))?;
+    ui::success(&format!("built {} objects", objects.len()));
+
+    let owner = Owner {
+        name: args.name.clone(),
+        namespace: cluster.namespace.clone(),
+    };
+    let options = ApplyOptions {
+        field_manager: args.field_manager.clone(),
+        force: ks.spec.force,
+        default_namespace: ks.spec.target_namespace.clone(),
+        owner: Some(owner.clone()),
+        ..ApplyOptions::default()
+    };
+    let discovery = Arc::new(Discovery::new(conn.client.clone()));
+    let applier = Applier::new(conn.client.clone(), discovery.clone(), options);
+    ui::action("applying (server-side)");
+    let changes = match applier.apply_all(objects).await {
+        Ok(changes) => changes,
+        Err(e) => {
+            if let Some(partial) = e.partial() {
+                for c in partial
+                    .changes
+                    .iter()
+                    .filter(|c| c.action != tug_apply::Action::Unchanged)
+                {
+                    eprintln!("{} {}", c.id.id, c.action);
+                }
+            }
+            return Err(anyhow!(
+                "{display}: apply failed; the inventory is unchanged and nothing was pruned:\n{e}"
+            ));
+        }
+    };
+    for c in &changes.changes {
+        println!("{} {}", c.id.id, c.action);
+    }
+    let new_inventory = inventory::from_change_set(&changes);
+    let old_inventory = ks
+        .status
+        .as_ref()
+        .and_then(|s| s.inventory.clone())
+        .unwrap_or_default();
+    let should_prune = args.prune.unwrap_or(ks.spec.prune);
+    let mut deleted = 0;
+    if should_prune {
+        let stale = inventory::stale(&old_inventory, &new_inventory)
+            .with_context(|| format!("{display}: reading its inventory"))?;
+        let pruned = prune::prune(&conn.client, &discovery, &owner, &stale)
+            .await
+            .map_err(|e| anyhow!("{display}: {e}"))?;
+        for c in &pruned.changes {
+            println!("{} {}", c.id.id, c.action);
+        }
+        deleted = pruned
+            .changes
+            .iter()
+            .filter(|c| c.action == tug_apply::Action::Deleted)
+            .count();
+    }
+    // Record the new inventory so that a later controller reconcile carries on from it.
+    // A no-op reconcile writes nothing, not even the status.
+    if new_inventory != old_inventory {
+        let api: Api<Kustomization> = Api::namespaced(conn.client.clone(), &cluster.namespace);
+        let patch = serde_json::json!({ "status": { "inventory": new_inventory } });
+        api.patch_status(&args.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "{display}: recording the inventory: {}",
+                    describe_kube_error(&e)
+                )
+            })?;
+    }
+    let counts = changes.counts();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(action, n)| format!("{n} {action}"))
+        .collect();
+    ui::success(&format!(
+        "applied: {}{}",
+        summary.join(", "),
+        if should_prune {
+            format!(", {deleted} deleted")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
+}

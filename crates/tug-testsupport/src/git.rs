@@ -4,7 +4,8 @@
 //!
 //! Each server runs in its own process group on a port picked free at start, and is killed
 //! (the whole group) when its handle is dropped; the kernel also kills it if the test process
-//! dies (`PR_SET_PDEATHSIG`). When a test panics, the server's directory (config, logs) is kept
+//! dies (`PR_SET_PDEATHSIG`; note that this fires when the *thread* that started the server
+//! exits, so start a server on the thread that uses it, as a test function does). When a test panics, the server's directory (config, logs) is kept
 //! and its log tail printed, so failures can be diagnosed.
 //!
 //! Repositories are made with [`GitRepo`]: a work tree with a bare "served" copy that every

@@ -43,17 +43,29 @@ async fn fetch(
     let conn = cluster.connect().await?;
     conn.server_version().await?;
     let api: Api<Kustomization> = Api::namespaced(conn.client.clone(), &cluster.namespace);
-    let ks = api
-        .get_opt(name)
-        .await
-        .map_err(|e| {
-            anyhow!(
+    let ks = match api.get_opt(name).await {
+        Ok(Some(ks)) => ks,
+        Ok(None) => {
+            return Err(anyhow!(
+                "Kustomization {}/{name} not found",
+                cluster.namespace
+            ))
+        }
+        // The resource itself is not served: the CRD is missing, not the object.
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            return Err(anyhow!(
+                "the Kustomization kind is not installed in {} (run `tug install`)",
+                conn.server
+            ))
+        }
+        Err(e) => {
+            return Err(anyhow!(
                 "reading Kustomization {}/{name}: {}",
                 cluster.namespace,
                 describe_kube_error(&e)
-            )
-        })?
-        .ok_or_else(|| anyhow!("Kustomization {}/{name} not found", cluster.namespace))?;
+            ))
+        }
+    };
     Ok((conn, ks))
 }
 

@@ -1,0 +1,203 @@
+//! `tug apply kustomization` from a working copy, as the apply-engine issue's acceptance
+//! checks describe: 1,000 ConfigMaps created then unchanged, 100 removed and pruned, and a
+//! malformed manifest that stops everything.
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use tug_testsupport::cluster;
+
+fn tug(args: &[&str], namespace: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tug"))
+        .args(args)
+        .args(["-n", namespace])
+        .env("KUBECONFIG", cluster().kubeconfig())
+        .output()
+        .expect("running tug")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn count(out: &Output, action: &str) -> usize {
+    stdout(out)
+        .lines()
+        .filter(|l| l.ends_with(&format!(" {action}")))
+        .count()
+}
+
+fn write_configmaps(dir: &Path, namespace: &str, range: std::ops::Range<usize>) {
+    for i in range {
+        let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:04}\n  namespace: {namespace}\ndata:\n  key: value-{i}\n");
+        std::fs::write(dir.join(format!("cm-{i:04}.yaml")), text).unwrap();
+    }
+}
+
+async fn versions(cms: &Api<ConfigMap>) -> BTreeMap<String, String> {
+    cms.list(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| {
+            c.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("cm-"))
+        })
+        .map(|c| {
+            (
+                c.metadata.name.unwrap(),
+                c.metadata.resource_version.unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_thousand_configmaps_created_unchanged_pruned_and_protected_from_bad_input() {
+    tug(&["install"], "flux-system");
+    let ns = cluster().namespace("apply-ks").await.unwrap();
+    let ks = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "bulk", "namespace": ns.name},
+        "spec": {"interval": "10m", "prune": true, "suspend": true, "sourceRef": {"kind": "GitRepository", "name": "unused"}}
+    });
+    let resource = kube::api::ApiResource {
+        group: "kustomize.toolkit.fluxcd.io".into(),
+        version: "v1".into(),
+        api_version: "kustomize.toolkit.fluxcd.io/v1".into(),
+        kind: "Kustomization".into(),
+        plural: "kustomizations".into(),
+    };
+    let kss: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    kss.patch("bulk", &PatchParams::apply("test"), &Patch::Apply(&ks))
+        .await
+        .unwrap();
+
+    let dir = tempdir(&ns.name);
+    write_configmaps(&dir, &ns.name, 0..1000);
+    let path = dir.to_str().unwrap();
+
+    let first = tug(
+        &["apply", "kustomization", "bulk", "--path", path],
+        &ns.name,
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(count(&first, "created"), 1000, "{}", stderr(&first));
+    let cms: Api<ConfigMap> = ns.api();
+    let before = versions(&cms).await;
+    assert_eq!(before.len(), 1000);
+    let inventory = kss.get("bulk").await.unwrap().data["status"]["inventory"]["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        inventory, 1000,
+        "the inventory is recorded in the Kustomization's status"
+    );
+
+    let second = tug(
+        &["apply", "kustomization", "bulk", "--path", path],
+        &ns.name,
+    );
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(count(&second, "unchanged"), 1000, "{}", stdout(&second));
+    assert_eq!(
+        versions(&cms).await,
+        before,
+        "the second run changed resourceVersions"
+    );
+
+    for i in 0..100 {
+        std::fs::remove_file(dir.join(format!("cm-{i:04}.yaml"))).unwrap();
+    }
+    let third = tug(
+        &["apply", "kustomization", "bulk", "--path", path, "--prune"],
+        &ns.name,
+    );
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert_eq!(count(&third, "deleted"), 100);
+    let after = versions(&cms).await;
+    assert_eq!(after.len(), 900);
+    assert!((0..100).all(|i| !after.contains_key(&format!("cm-{i:04}"))));
+
+    // One malformed manifest: non-zero exit naming the file, nothing pruned.
+    for i in 100..200 {
+        std::fs::remove_file(dir.join(format!("cm-{i:04}.yaml"))).unwrap();
+    }
+    std::fs::write(
+        dir.join("zz-broken.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: [oops\n",
+    )
+    .unwrap();
+    let fourth = tug(
+        &["apply", "kustomization", "bulk", "--path", path, "--prune"],
+        &ns.name,
+    );
+    assert!(!fourth.status.success());
+    assert!(
+        stderr(&fourth).contains("zz-broken.yaml"),
+        "{}",
+        stderr(&fourth)
+    );
+    assert_eq!(
+        versions(&cms).await.len(),
+        900,
+        "a failed build pruned objects"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_kustomization_object_is_named() {
+    let ns = cluster().namespace("apply-missing").await.unwrap();
+    let dir = tempdir(&ns.name);
+    let before_install = tug(
+        &[
+            "apply",
+            "kustomization",
+            "nope",
+            "--path",
+            dir.to_str().unwrap(),
+        ],
+        &ns.name,
+    );
+    let text = stderr(&before_install);
+    assert!(!before_install.status.success());
+    assert!(
+        text.contains("not installed") || text.contains("not found"),
+        "{text}"
+    );
+    tug(&["install"], "flux-system");
+    let out = tug(
+        &[
+            "apply",
+            "kustomization",
+            "nope",
+            "--path",
+            dir.to_str().unwrap(),
+        ],
+        &ns.name,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!("Kustomization {}/nope not found", ns.name)),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tug-test-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

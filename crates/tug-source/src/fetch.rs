@@ -345,7 +345,9 @@ impl Session {
             .tempdir()
             .map_err(|e| Error::storage(std::env::temp_dir(), e))?;
         let ssh_dir = dir.path().join("ssh");
-        std::fs::create_dir(&ssh_dir).map_err(|e| Error::storage(&ssh_dir, e))?;
+        if matches!(auth, Auth::Ssh(_)) {
+            std::fs::create_dir(&ssh_dir).map_err(|e| Error::storage(&ssh_dir, e))?;
+        }
         let mut overrides = vec![
             "protocol.version=2".to_string(),
             "gitoxide.userAgent=tug".to_string(),
@@ -354,17 +356,19 @@ impl Session {
         ];
         overrides.extend(auth.config_overrides(url, &ssh_dir)?);
         let scrubber = auth.scrubber();
-        let repo = gix::ThreadSafeRepository::init_opts(
-            dir.path().join("repo.git"),
-            gix::create::Kind::Bare,
-            gix::create::Options::default(),
-            gix::open::Options::isolated().config_overrides(overrides),
-        )
-        .map_err(|e| Error::Git {
-            url: shown.clone(),
-            cause: scrubber.scrub(&format!("creating the fetch repository: {}", chain(&e))),
-        })?
-        .to_thread_local();
+        let git_dir = dir.path().join("repo.git");
+        let repo = init_scratch(&git_dir)
+            .map_err(|e| Error::storage(&git_dir, e))
+            .and_then(|()| {
+                gix::open_opts(
+                    &git_dir,
+                    gix::open::Options::isolated().config_overrides(overrides),
+                )
+                .map_err(|e| Error::Git {
+                    url: shown.clone(),
+                    cause: scrubber.scrub(&format!("opening the fetch repository: {}", chain(&e))),
+                })
+            })?;
         Ok(Session {
             url: url.to_string(),
             shown,
@@ -415,6 +419,19 @@ impl Session {
             .with_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
             .map_err(|e| Error::InvalidReference(chain(&e)))
     }
+}
+
+/// Lays out a minimal bare repository by hand. `gix::init` also writes hook samples and
+/// probes the filesystem (symlinks, case, executable bit), which costs more than the whole ref
+/// listing of a no-op poll on slow disks; a fetch target needs none of it.
+fn init_scratch(git_dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(git_dir.join("objects").join("pack"))?;
+    std::fs::create_dir(git_dir.join("refs"))?;
+    std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/main\n")?;
+    std::fs::write(
+        git_dir.join("config"),
+        "[core]\n\trepositoryformatversion = 0\n\tbare = true\n",
+    )
 }
 
 type Credentials = Box<

@@ -328,6 +328,30 @@ fn ensure_tls_provider() {
     });
 }
 
+/// A TLS configuration that trusts nothing, for plain `http://` remotes: reqwest otherwise loads
+/// every system root certificate (a hundred-odd files) each time a client is built, which is
+/// most of the cost of a no-op poll. Built once per process.
+fn no_tls() -> rustls::ClientConfig {
+    static CONFIG: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .ok()
+        .map(|b| {
+            b.with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        })
+    });
+    match config {
+        Some(c) => c.clone(),
+        None => rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    }
+}
+
 struct Session {
     url: String,
     shown: String,
@@ -376,6 +400,52 @@ impl Session {
             repo,
             dir,
         })
+    }
+
+    /// The transport options from the repository's configuration, for plain http with a client
+    /// that skips loading root certificates (see [`no_tls`]).
+    fn transport_options(&self) -> Option<Box<dyn std::any::Any>> {
+        use gix::protocol::transport::client::blocking_io::http;
+        if !self.url.starts_with("http://") {
+            return None;
+        }
+        let mut options = self
+            .repo
+            .transport_options(gix::bstr::BStr::new(self.url.as_bytes()), None)
+            .ok()??;
+        let http_options = options.downcast_mut::<http::Options>()?;
+        let tls = no_tls();
+        let backend = http::reqwest::Options {
+            configure_client: Some(Box::new(move |builder| {
+                Ok(builder.tls_backend_preconfigured(tls.clone()))
+            })),
+            configure_request: None,
+        };
+        http_options.backend = Some(std::sync::Arc::new(std::sync::Mutex::new(backend)));
+        Some(options)
+    }
+
+    /// Connects for fetching, with credentials and transport options applied.
+    fn connect<'s>(
+        &'s self,
+        remote: &'s gix::Remote<'s>,
+        auth: &Auth,
+    ) -> Result<
+        gix::remote::Connection<
+            's,
+            's,
+            's,
+            Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+        >,
+    > {
+        let mut connection = remote
+            .connect(Direction::Fetch)
+            .map_err(|e| self.error(&e))?
+            .with_credentials(credentials(auth));
+        if let Some(options) = self.transport_options() {
+            connection = connection.with_transport_options(options);
+        }
+        Ok(connection)
     }
 
     fn error(&self, e: &(dyn std::error::Error + 'static)) -> Error {
@@ -500,10 +570,7 @@ fn fetch_remote(url: &str, request: &FetchRequest<'_>) -> Result<FetchOutcome> {
     let reference = request.reference;
     let patterns = reference.remote_patterns();
     let remote = session.remote(&patterns)?;
-    let connection = remote
-        .connect(Direction::Fetch)
-        .map_err(|e| session.error(&e))?
-        .with_credentials(credentials(request.auth));
+    let connection = session.connect(&remote, request.auth)?;
     let prepare = connection
         .prepare_fetch(gix::progress::Discard, Default::default())
         .map_err(|e| session.error(&e))?;
@@ -546,10 +613,7 @@ fn fetch_remote(url: &str, request: &FetchRequest<'_>) -> Result<FetchOutcome> {
         (Some(_), Some(fetch_ref)) => {
             drop(prepare);
             let remote = session.remote(std::slice::from_ref(fetch_ref))?;
-            let connection = remote
-                .connect(Direction::Fetch)
-                .map_err(|e| session.error(&e))?
-                .with_credentials(credentials(request.auth));
+            let connection = session.connect(&remote, request.auth)?;
             let prepare = connection
                 .prepare_fetch(gix::progress::Discard, Default::default())
                 .map_err(|e| session.error(&e))?;
@@ -587,17 +651,14 @@ fn remote_is_empty(session: &Session, auth: &Auth) -> bool {
     let Ok(remote) = session.remote(&["refs/*".to_string()]) else {
         return false;
     };
-    let Ok(connection) = remote.connect(Direction::Fetch) else {
+    let Ok(connection) = session.connect(&remote, auth) else {
         return false;
     };
     let options = gix::remote::ref_map::Options {
         prefix_from_spec_as_filter_on_remote: false,
         ..Default::default()
     };
-    match connection
-        .with_credentials(credentials(auth))
-        .ref_map(gix::progress::Discard, options)
-    {
+    match connection.ref_map(gix::progress::Discard, options) {
         Ok((map, _)) => map
             .remote_refs
             .iter()

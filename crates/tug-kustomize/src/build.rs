@@ -149,7 +149,7 @@ impl<'a> Builder<'a> {
         self.accumulate(&k, &dir, &mut acc)?;
         self.stack.pop();
         transform::add_hashes(&mut acc.resources)?;
-        transform::fix_name_references(&mut acc.resources, &acc.config)?;
+        crate::nameref::fix_name_references(&mut acc.resources, &acc.config)?;
         transform::resolve_vars(&mut acc.resources, &k)?;
         let out = transform::sort(acc.resources, &k)?;
         Ok(out

@@ -124,7 +124,7 @@ fn generate(b: &Builder, dir: &Path, g: &Map, secret: bool, global: &Options) ->
     let name = s(g, "name");
     let kind = if secret { "Secret" } else { "ConfigMap" };
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut push = |k: String, v: Vec<u8>, pairs: &mut Vec<(String, Vec<u8>)>| -> Result<()> {
+    let push = |k: String, v: Vec<u8>, pairs: &mut Vec<(String, Vec<u8>)>| -> Result<()> {
         if pairs.iter().any(|(pk, _)| *pk == k) {
             return Err(msg(format!(
                 "{} {name} illegally repeats the key `{k}`",

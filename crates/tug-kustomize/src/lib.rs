@@ -16,6 +16,7 @@ pub mod fs;
 mod generator;
 mod images;
 pub mod kustomization;
+mod nameref;
 mod patch;
 mod replacements;
 pub mod resource;

@@ -96,9 +96,9 @@ fn strip_directives(v: &Value) -> Value {
         Value::Seq(s) => Value::Seq(
             s.iter()
                 .filter(|x| {
-                    !x.as_map()
+                    x.as_map()
                         .and_then(|m| m.get("$patch"))
-                        .is_some_and(|p| p.as_str() == Some("delete"))
+                        .is_none_or(|p| p.as_str() != Some("delete"))
                 })
                 .map(strip_directives)
                 .collect(),

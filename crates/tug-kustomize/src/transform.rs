@@ -2,7 +2,7 @@
 //! namespace, prefix, suffix, labels, annotations, patchesJson6902, replicas, images,
 //! replacements; plus the final steps (hash suffixes, name references, sort order).
 
-use crate::build::{parse_resources, Accumulated, Builder, Config, Selector};
+use crate::build::{Accumulated, Builder, Config, Selector};
 use crate::error::{msg, Result};
 use crate::fieldspec::FieldSpec;
 use crate::kustomization::Kustomization;
@@ -301,17 +301,15 @@ fn set_namespace(r: &mut Resource, ns: &str, extra: &[FieldSpec]) -> Result<()> 
             Ok(())
         })?;
     }
-    // Binding subjects naming a ServiceAccount move to the new namespace.
+    // kustomize's default `setRoleBindingSubjects: defaultOnly`: only subjects named
+    // "default" get the namespace here; subjects naming a ServiceAccount of the build follow
+    // it later through the name-reference step.
     if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
         if let Some(Value::Seq(subjects)) = r.obj.get_path_mut(&["subjects"]) {
             for s in subjects.iter_mut() {
                 if let Some(sm) = s.as_map_mut() {
-                    let is_sa = sm.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                    if is_sa && sm.contains_key("namespace") || is_sa {
-                        let cur = sm.get("namespace").and_then(Value::as_str).unwrap_or("");
-                        if cur.is_empty() || cur == "default" || sm.contains_key("namespace") {
-                            sm.insert("namespace", Value::Str(ns.to_string()));
-                        }
+                    if sm.get("name").and_then(Value::as_str) == Some("default") {
+                        sm.insert("namespace", Value::Str(ns.to_string()));
                     }
                 }
             }
@@ -390,130 +388,6 @@ pub fn add_hashes(res: &mut [Resource]) -> Result<()> {
         r.needs_hash = false;
     }
     Ok(())
-}
-
-/// Rewrites references (configMapRef, secretName, roleRef, ...) to follow renamed resources.
-pub fn fix_name_references(res: &mut [Resource], config: &Config) -> Result<()> {
-    let snapshot: Vec<Resource> = res.to_vec();
-    for (ri, referrer) in snapshot.iter().enumerate() {
-        let rgvk = referrer.gvk();
-        let rid = referrer.cur_id();
-        for nr in &config.name_refs {
-            for spec in nr.referrers.iter().filter(|f| f.applies_to(&rgvk)) {
-                // Candidates that could be referenced from this referrer.
-                let cands: Vec<&Resource> = snapshot
-                    .iter()
-                    .filter(|c| {
-                        let cid = c.cur_id();
-                        rid.gvk.is_cluster_scoped()
-                            || cid.gvk.is_cluster_scoped()
-                            || cid.ns_equals(&rid)
-                            || rgvk.kind.ends_with("RoleBinding")
-                    })
-                    .collect();
-                let role_ref_gvk = if spec.path.last().is_some_and(|p| p == "name")
-                    && spec.path.first().is_some_and(|p| p == "roleRef")
-                {
-                    referrer
-                        .obj
-                        .get_path(&["roleRef"])
-                        .and_then(Value::as_map)
-                        .map(|m| Gvk {
-                            group: m
-                                .get("apiGroup")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .into(),
-                            version: String::new(),
-                            kind: m.get("kind").and_then(Value::as_str).unwrap_or("").into(),
-                        })
-                } else {
-                    None
-                };
-                let select = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
-                    let mut c: Vec<&&Resource> = cands
-                        .iter()
-                        .filter(|c| c.prev_ids.iter().any(|id| id.name == old))
-                        .filter(|c| {
-                            c.all_ids()
-                                .iter()
-                                .any(|id| id.gvk.is_selected_by(&nr.target))
-                        })
-                        .filter(|c| match &role_ref_gvk {
-                            Some(g) => c.all_ids().iter().any(|id| id.gvk.is_selected_by(g)),
-                            None => true,
-                        })
-                        .filter(|c| {
-                            rid.gvk.is_cluster_scoped()
-                                || c.gvk().is_cluster_scoped()
-                                || c.kind() == "ServiceAccount"
-                                || rid.ns_equals(&c.cur_id())
-                        })
-                        .filter(|c| match ns {
-                            Some(ns) => {
-                                c.prev_ids.iter().any(|id| id.namespace == ns)
-                                    || c.namespace() == ns
-                            }
-                            None => true,
-                        })
-                        .collect();
-                    if c.len() > 1 {
-                        c.retain(|x| x.prefix_suffix_equals(referrer, true));
-                    }
-                    if c.len() > 1 {
-                        c.retain(|x| x.prefix_suffix_equals(referrer, false));
-                    }
-                    if c.is_empty() {
-                        return None;
-                    }
-                    let first = c[0];
-                    if c.len() > 1 && !c.iter().all(|x| x.name() == first.name()) {
-                        return None;
-                    }
-                    Some((first.name(), first.namespace()))
-                };
-                let target = &mut res[ri];
-                spec.apply(&mut target.obj, None, &mut |v| {
-                    fix_node(v, &select);
-                    Ok(())
-                })?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn fix_node(v: &mut Value, select: &dyn Fn(&str, Option<&str>) -> Option<(String, String)>) {
-    match v {
-        Value::Str(s) => {
-            if let Some((n, _)) = select(s, None) {
-                *s = n;
-            }
-        }
-        Value::Map(m) => {
-            let Some(old) = m.get("name").and_then(Value::as_str).map(str::to_string) else {
-                return;
-            };
-            let ns = m
-                .get("namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if let Some((n, cns)) = select(&old, ns.as_deref()) {
-                m.insert("name", Value::Str(n));
-                if !cns.is_empty() && m.contains_key("namespace") {
-                    m.insert("namespace", Value::Str(cns));
-                } else if !cns.is_empty() && ns.is_none() && false {
-                    m.insert("namespace", Value::Str(cns));
-                }
-            }
-        }
-        Value::Seq(items) => {
-            for it in items.iter_mut() {
-                fix_node(it, select);
-            }
-        }
-        _ => {}
-    }
 }
 
 pub fn resolve_vars(res: &mut [Resource], k: &Kustomization) -> Result<()> {
@@ -696,8 +570,3 @@ pub fn merge_config_file(config: &mut Config, text: &str, file: &str) -> Result<
 /// `crds:` files can declare name references through OpenAPI extensions; accepted, and
 /// their `x-kubernetes-object-ref-*` hints are not yet used.
 pub fn merge_crd_file(_config: &mut Config, _text: &str) {}
-
-/// Parses inline resources (used by tests).
-pub fn parse_inline(text: &str) -> Result<Vec<Resource>> {
-    parse_resources(text, "<inline>")
-}

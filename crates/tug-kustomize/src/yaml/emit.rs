@@ -72,25 +72,13 @@ fn analyze(value: &str) -> Analysis {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_indicators = true,
-                '?' | ':' | '-' => {
-                    if followed_by_ws {
-                        block_indicators = true
-                    }
-                }
+                '?' | ':' | '-' if followed_by_ws => block_indicators = true,
                 _ => {}
             }
         } else {
             match c {
-                ':' => {
-                    if followed_by_ws {
-                        block_indicators = true
-                    }
-                }
-                '#' => {
-                    if preceded_by_ws {
-                        block_indicators = true
-                    }
-                }
+                ':' if followed_by_ws => block_indicators = true,
+                '#' if preceded_by_ws => block_indicators = true,
                 _ => {}
             }
         }
@@ -295,12 +283,11 @@ impl Emitter {
         if self.simple_key_context && a.multiline {
             style = Style::Double;
         }
-        if style == Style::Plain {
-            if !a.block_plain_allowed
-                || (value.is_empty() && (self.flow_level > 0 || self.simple_key_context))
-            {
-                style = Style::Single;
-            }
+        if style == Style::Plain
+            && (!a.block_plain_allowed
+                || (value.is_empty() && (self.flow_level > 0 || self.simple_key_context)))
+        {
+            style = Style::Single;
         }
         if style == Style::Single && !a.single_quoted_allowed {
             style = Style::Double;

@@ -6,7 +6,7 @@
 
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
-use unsafe_libyaml as sys;
+use unsafe_libyaml as unsafe_yaml;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScalarStyle {
@@ -44,14 +44,13 @@ pub enum Event {
 #[derive(Debug, Clone)]
 pub struct SyntaxError {
     pub line: usize,
-    pub column: usize,
     pub problem: String,
     pub context: Option<String>,
 }
 
 pub struct Parser {
     // Boxed so the parser struct (which libyaml treats as pinned) never moves.
-    sys: Box<sys::yaml_parser_t>,
+    sys: Box<unsafe_yaml::yaml_parser_t>,
     // Input kept alive for as long as libyaml reads from it.
     _input: Box<[u8]>,
     done: bool,
@@ -72,13 +71,15 @@ impl Parser {
         // SAFETY: yaml_parser_initialize fully initialises the zeroed struct; the input buffer
         // is owned by the returned Parser and outlives every call that reads it.
         unsafe {
-            let mut raw: Box<MaybeUninit<sys::yaml_parser_t>> = Box::new(MaybeUninit::zeroed());
+            let mut raw: Box<MaybeUninit<unsafe_yaml::yaml_parser_t>> =
+                Box::new(MaybeUninit::zeroed());
             let p = raw.as_mut_ptr();
-            let ok = sys::yaml_parser_initialize(p).ok;
-            let mut sys_box: Box<sys::yaml_parser_t> = Box::from_raw(Box::into_raw(raw).cast());
+            let ok = unsafe_yaml::yaml_parser_initialize(p).ok;
+            let mut sys_box: Box<unsafe_yaml::yaml_parser_t> =
+                Box::from_raw(Box::into_raw(raw).cast());
             let done = !ok;
             if ok {
-                sys::yaml_parser_set_input_string(
+                unsafe_yaml::yaml_parser_set_input_string(
                     &mut *sys_box,
                     input.as_ptr(),
                     input.len() as u64,
@@ -100,7 +101,6 @@ impl Parser {
         let context = unsafe { opt_cstr(p.context as *const u8) };
         SyntaxError {
             line: p.problem_mark.line as usize + 1,
-            column: p.problem_mark.column as usize + 1,
             problem,
             context,
         }
@@ -111,25 +111,25 @@ impl Parser {
         if self.done {
             return Err(self.error());
         }
-        let mut ev = MaybeUninit::<sys::yaml_event_t>::zeroed();
+        let mut ev = MaybeUninit::<unsafe_yaml::yaml_event_t>::zeroed();
         // SAFETY: the parser is initialised; on success the event is initialised and is
         // deleted below after its data has been copied out.
         unsafe {
-            if sys::yaml_parser_parse(&mut *self.sys, ev.as_mut_ptr()).fail {
+            if unsafe_yaml::yaml_parser_parse(&mut *self.sys, ev.as_mut_ptr()).fail {
                 self.done = true;
                 return Err(self.error());
             }
             let e = &*ev.as_ptr();
             let line = e.start_mark.line as usize + 1;
             let out = match e.type_ {
-                sys::YAML_STREAM_START_EVENT => Event::StreamStart,
-                sys::YAML_STREAM_END_EVENT => Event::StreamEnd,
-                sys::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
-                sys::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
-                sys::YAML_ALIAS_EVENT => {
+                unsafe_yaml::YAML_STREAM_START_EVENT => Event::StreamStart,
+                unsafe_yaml::YAML_STREAM_END_EVENT => Event::StreamEnd,
+                unsafe_yaml::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
+                unsafe_yaml::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
+                unsafe_yaml::YAML_ALIAS_EVENT => {
                     Event::Alias(opt_cstr(e.data.alias.anchor).unwrap_or_default())
                 }
-                sys::YAML_SCALAR_EVENT => {
+                unsafe_yaml::YAML_SCALAR_EVENT => {
                     let d = &e.data.scalar;
                     let bytes = std::slice::from_raw_parts(d.value, d.length as usize);
                     Event::Scalar {
@@ -137,25 +137,29 @@ impl Parser {
                         tag: opt_cstr(d.tag),
                         value: String::from_utf8_lossy(bytes).into_owned(),
                         style: match d.style {
-                            sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
-                            sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,
-                            sys::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
-                            sys::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
+                            unsafe_yaml::YAML_SINGLE_QUOTED_SCALAR_STYLE => {
+                                ScalarStyle::SingleQuoted
+                            }
+                            unsafe_yaml::YAML_DOUBLE_QUOTED_SCALAR_STYLE => {
+                                ScalarStyle::DoubleQuoted
+                            }
+                            unsafe_yaml::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
+                            unsafe_yaml::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
                             _ => ScalarStyle::Plain,
                         },
                     }
                 }
-                sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
+                unsafe_yaml::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
                     anchor: opt_cstr(e.data.sequence_start.anchor),
                 },
-                sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
-                sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
+                unsafe_yaml::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
+                unsafe_yaml::YAML_MAPPING_START_EVENT => Event::MappingStart {
                     anchor: opt_cstr(e.data.mapping_start.anchor),
                 },
-                sys::YAML_MAPPING_END_EVENT => Event::MappingEnd,
+                unsafe_yaml::YAML_MAPPING_END_EVENT => Event::MappingEnd,
                 _ => Event::StreamEnd,
             };
-            sys::yaml_event_delete(ev.as_mut_ptr());
+            unsafe_yaml::yaml_event_delete(ev.as_mut_ptr());
             Ok((out, line))
         }
     }
@@ -164,6 +168,6 @@ impl Parser {
 impl Drop for Parser {
     fn drop(&mut self) {
         // SAFETY: the parser was initialised in `new` (or zeroed, which delete tolerates).
-        unsafe { sys::yaml_parser_delete(&mut *self.sys) }
+        unsafe { unsafe_yaml::yaml_parser_delete(&mut *self.sys) }
     }
 }

@@ -160,6 +160,9 @@ mod tests {
         assert_eq!(float_output(0.5), "0.5");
         assert_eq!(float_output(1e20), "1e+20");
         assert_eq!(float_output(1234567.5), "1.2345675e+06");
-        assert_eq!(float_output(0.1234567890123456789), "0.12345678901234568");
+        assert_eq!(
+            float_output(0.123_456_789_012_345_68),
+            "0.12345678901234568"
+        );
     }
 }

@@ -172,11 +172,9 @@ pub fn resolve_plain(s: &str) -> Result<Value, ResolveIssue> {
     }
     let first = s.as_bytes()[0];
     match first {
-        b'.' => {
-            if is_yaml_style_float(s) {
-                if let Ok(f) = s.parse::<f64>() {
-                    return Ok(Value::Float(f));
-                }
+        b'.' if is_yaml_style_float(s) => {
+            if let Ok(f) = s.parse::<f64>() {
+                return Ok(Value::Float(f));
             }
         }
         b'0'..=b'9' | b'-' | b'+' => {

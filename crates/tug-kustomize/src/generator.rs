@@ -224,7 +224,9 @@ fn generate(b: &Builder, dir: &Path, g: &Map, secret: bool, global: &Options) ->
         obj.insert("immutable", Value::Bool(true));
     }
     let mut r = Resource::new(Value::Map(obj));
-    let disable = local.disable_hash.or(global.disable_hash).unwrap_or(false);
+    // A global `true` wins over a local `false`: kustomize cannot tell an explicit false
+    // from an absent one.
+    let disable = global.disable_hash == Some(true) || local.disable_hash == Some(true);
     r.needs_hash = !disable;
     r.behavior = Some(match s(g, "behavior").as_str() {
         "merge" => Behavior::Merge,
@@ -259,57 +261,65 @@ fn place(resources: &mut Vec<Resource>, mut res: Resource) -> Result<()> {
             id.display()
         ))),
         (Some(i), b) => {
-            let old = &resources[i];
-            let mut obj = old.obj.clone();
-            if let (Some(om), Some(nm)) = (obj.as_map_mut(), res.obj.as_map()) {
-                for field in ["data", "binaryData"] {
-                    let merged = match (b, om.get(field), nm.get(field)) {
-                        (Behavior::Merge, Some(Value::Map(o)), Some(Value::Map(n))) => {
-                            let mut m = o.clone();
-                            for (k, v) in n.iter() {
-                                m.insert(k.clone(), v.clone());
-                            }
-                            Some(Value::Map(m))
-                        }
-                        (Behavior::Merge, Some(o), None) => Some(o.clone()),
-                        (_, _, Some(n)) => Some(n.clone()),
-                        (Behavior::Replace, _, None) => None,
-                        _ => None,
-                    };
-                    match merged {
-                        Some(v) => om.insert(field, v),
-                        None => {
-                            om.remove(field);
-                        }
-                    }
-                }
-                for field in ["labels", "annotations"] {
-                    if let Some(Value::Map(n)) = nm.get_path_meta(field) {
-                        let meta = om.entry_map("metadata");
-                        let lm = meta.entry_map(field);
-                        for (k, v) in n.iter() {
-                            lm.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                if let Some(t) = nm.get("immutable") {
-                    om.insert("immutable", t.clone());
-                }
-            }
-            let old_needs = old.needs_hash;
-            res.obj = obj;
-            res.prev_ids = old.prev_ids.clone();
-            res.prefixes = old.prefixes.clone();
-            res.suffixes = old.suffixes.clone();
-            res.needs_hash = old_needs || res.needs_hash;
-            if let Some(Value::Map(n)) = resources[i].obj.as_map().and_then(|m| m.get("metadata")) {
-                let _ = n;
-            }
-            res.behavior = None;
+            merge_into(&mut res, &resources[i], b);
             resources[i] = res;
             Ok(())
         }
     }
+}
+
+/// kustomize's merge/replace of a generated object over an existing one: the new object is
+/// the base; it takes the old one's name, namespace and rename history, labels and
+/// annotations of both (new values win), and with `merge` the union of the data maps. It
+/// keeps a pending hash suffix only when both sides asked for one.
+fn merge_into(res: &mut Resource, old: &Resource, b: Behavior) {
+    if let (Some(nm), Some(om)) = (res.obj.as_map_mut(), old.obj.as_map()) {
+        if b == Behavior::Merge {
+            for field in ["data", "binaryData"] {
+                let mut merged = match om.get(field) {
+                    Some(Value::Map(o)) => o.clone(),
+                    _ => Map::new(),
+                };
+                if let Some(Value::Map(n)) = nm.get(field) {
+                    for (k, v) in n.iter() {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                }
+                if !merged.is_empty() {
+                    nm.insert(field, Value::Map(merged));
+                }
+            }
+        }
+        let meta = nm.entry_map("metadata");
+        for field in ["labels", "annotations"] {
+            let mut merged = match om.get_path_meta(field) {
+                Some(Value::Map(o)) => o.clone(),
+                _ => Map::new(),
+            };
+            if let Some(Value::Map(n)) = meta.get(field) {
+                for (k, v) in n.iter() {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            if merged.is_empty() {
+                meta.remove(field);
+            } else {
+                meta.insert(field, Value::Map(merged));
+            }
+        }
+        meta.insert("name", Value::Str(old.name()));
+        let ns = old.namespace();
+        if ns.is_empty() {
+            meta.remove("namespace");
+        } else {
+            meta.insert("namespace", Value::Str(ns));
+        }
+    }
+    res.prev_ids = old.prev_ids.clone();
+    res.prefixes = old.prefixes.clone();
+    res.suffixes = old.suffixes.clone();
+    res.needs_hash = old.needs_hash && res.needs_hash;
+    res.behavior = old.behavior;
 }
 
 trait MetaGet {

@@ -237,8 +237,9 @@ pub fn run_transformers(
     // images
     for img in k.list("images") {
         let Some(im) = img.as_map() else { continue };
+        let rule = crate::images::Rule::new(im);
         for r in res.iter_mut() {
-            crate::images::apply(&mut r.obj, im, &acc.config.images)?;
+            crate::images::apply(&mut r.obj, &rule, &acc.config.images)?;
         }
     }
     // replacements
@@ -502,14 +503,37 @@ pub fn sort(mut res: Vec<Resource>, k: &Kustomization) -> Result<Vec<Resource>> 
     Ok(res)
 }
 
+/// kustomize's `BuildAnnotations` plus the origin/transformation notes it removes when
+/// `buildMetadata` does not ask for them. Any other annotation, even in these domains, is
+/// the user's and is kept.
+const BUILD_ANNOTATIONS: &[&str] = &[
+    "internal.config.kubernetes.io/previousKinds",
+    "internal.config.kubernetes.io/previousNames",
+    "internal.config.kubernetes.io/prefixes",
+    "internal.config.kubernetes.io/suffixes",
+    "internal.config.kubernetes.io/previousNamespaces",
+    "internal.config.kubernetes.io/allowNameChange",
+    "internal.config.kubernetes.io/allowKindChange",
+    "internal.config.kubernetes.io/refBy",
+    "internal.config.kubernetes.io/generatorBehavior",
+    "internal.config.kubernetes.io/needsHashSuffix",
+    "internal.config.kubernetes.io/path",
+    "internal.config.kubernetes.io/index",
+    "internal.config.kubernetes.io/seqindent",
+    "internal.config.kubernetes.io/id",
+    "internal.config.kubernetes.io/annotations-migration-resource-id",
+    "config.kubernetes.io/path",
+    "config.kubernetes.io/index",
+    "config.k8s.io/id",
+    "internal.config.kubernetes.io/helm-generated",
+    "config.kubernetes.io/origin",
+    "alpha.config.kubernetes.io/transformations",
+];
+
 /// Removes annotations kustomize uses internally and never prints.
 pub fn strip_internal(r: &mut Resource) {
     if let Some(Value::Map(a)) = r.obj.get_path_mut(&["metadata", "annotations"]) {
-        a.retain(|k, _| {
-            !k.starts_with("internal.config.kubernetes.io/")
-                && !k.starts_with("config.kubernetes.io/")
-                && k != "kustomize.config.k8s.io/id"
-        });
+        a.retain(|k, _| !BUILD_ANNOTATIONS.contains(&k));
         if a.is_empty() {
             if let Some(m) = r
                 .obj

@@ -30,13 +30,15 @@ struct Analysis {
     block_allowed: bool,
 }
 
+/// go-yaml's `is_printable`, which tests UTF-8 lead bytes: characters outside the Basic
+/// Multilingual Plane (emoji, ...) count as unprintable and force an escaped, double-quoted
+/// scalar (`"\U0001F680"`).
 fn is_printable(c: char) -> bool {
     let u = c as u32;
     u == 0x0A
         || (0x20..=0x7E).contains(&u)
         || (0xA0..=0xD7FF).contains(&u)
         || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
-        || (0x10000..=0x10FFFF).contains(&u)
 }
 
 fn is_break(c: char) -> bool {

@@ -382,11 +382,7 @@ fn deployment(obj: &Value, _: SystemTime) -> Rule {
                     progressing = true;
                 }
             }
-            "Available" => {
-                if c.status == "True" {
-                    available = true;
-                }
-            }
+            "Available" if c.status == "True" => available = true,
             _ => {}
         }
     }

@@ -117,6 +117,9 @@ pub async fn wait(
     }
 }
 
+/// One item of a watch stream.
+type WatchEvent = Result<Event<DynamicObject>, watcher::Error>;
+
 /// What a watch is for.
 enum Target {
     /// Tracked objects of one resource in one namespace (or cluster-wide), by name.
@@ -380,9 +383,7 @@ impl State {
 
     /// One event stream per watch, tagged with the watch's index. Back-off between retries
     /// keeps a persistent error (a kind no longer served) from hammering the apiserver.
-    fn streams(
-        &self,
-    ) -> Vec<BoxStream<'static, (usize, Result<Event<DynamicObject>, watcher::Error>)>> {
+    fn streams(&self) -> Vec<BoxStream<'static, (usize, WatchEvent)>> {
         self.watches
             .iter()
             .enumerate()
@@ -395,7 +396,7 @@ impl State {
             .collect()
     }
 
-    fn handle(&mut self, watch: usize, event: Result<Event<DynamicObject>, watcher::Error>) {
+    fn handle(&mut self, watch: usize, event: WatchEvent) {
         let event = match event {
             Ok(event) => {
                 self.watches[watch].error = None;

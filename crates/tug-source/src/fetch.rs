@@ -379,7 +379,11 @@ impl Session {
             "credential.helper=".to_string(),
         ];
         overrides.extend(auth.config_overrides(url, &ssh_dir)?);
-        let scrubber = auth.scrubber();
+        let mut scrubber = auth.scrubber();
+        // A password written into the URL itself is a secret too.
+        if let Some(password) = url_password(url) {
+            scrubber.add(password);
+        }
         let git_dir = dir.path().join("repo.git");
         let repo = init_scratch(&git_dir)
             .map_err(|e| Error::storage(&git_dir, e))
@@ -489,6 +493,14 @@ impl Session {
             .with_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
             .map_err(|e| Error::InvalidReference(chain(&e)))
     }
+}
+
+/// The password part of `scheme://user:password@host/...`, if any.
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, p)| p)
 }
 
 /// Lays out a minimal bare repository by hand. `gix::init` also writes hook samples and
@@ -664,5 +676,18 @@ fn remote_is_empty(session: &Session, auth: &Auth) -> bool {
             .iter()
             .all(|r| matches!(r, gix::protocol::handshake::Ref::Unborn { .. })),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_passwords_written_into_urls() {
+        assert_eq!(url_password("https://bob:hunter22@h/r.git"), Some("hunter22"));
+        assert_eq!(url_password("https://bob@h/r.git"), None);
+        assert_eq!(url_password("https://h/a@b"), None);
+        assert_eq!(url_password("ssh://git@h:22/r"), None);
     }
 }

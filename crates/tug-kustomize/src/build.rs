@@ -29,6 +29,7 @@ pub struct Config {
     pub template_labels: Vec<FieldSpec>,
     pub common_annotations: Vec<FieldSpec>,
     pub name_prefix: Vec<FieldSpec>,
+    pub name_suffix: Vec<FieldSpec>,
     pub namespace: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
@@ -51,6 +52,7 @@ impl Default for Config {
             template_labels: defaults::template_labels(),
             common_annotations: defaults::common_annotations(),
             name_prefix: vec![FieldSpec::new("", "", "", "metadata/name", false)],
+            name_suffix: vec![FieldSpec::new("", "", "", "metadata/name", false)],
             namespace: defaults::namespace_extra(),
             images: Vec::new(),
             replicas: defaults::replicas(),
@@ -302,6 +304,51 @@ pub struct Selector {
     pub namespace: String,
     pub label_selector: String,
     pub annotation_selector: String,
+    /// The fields above compiled as kustomize anchors them (`^(?:PATTERN)$`), in the order
+    /// group, version, kind, name, namespace; `None` for an empty (match-all) field.
+    patterns: [Option<Pattern>; 5],
+}
+
+/// A compiled selector field; a pattern that is not a valid regular expression matches
+/// only itself.
+#[derive(Debug, Clone)]
+enum Pattern {
+    Regex(regex::Regex),
+    Literal(String),
+}
+
+impl Pattern {
+    fn new(pat: &str) -> Option<Pattern> {
+        if pat.is_empty() {
+            return None;
+        }
+        Some(match regex::Regex::new(&format!("^(?:{pat})$")) {
+            Ok(re) => Pattern::Regex(re),
+            Err(_) => Pattern::Literal(pat.to_string()),
+        })
+    }
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Regex(re) => re.is_match(s),
+            Pattern::Literal(l) => l == s,
+        }
+    }
+}
+
+fn pattern_ok(p: &Option<Pattern>, s: &str) -> bool {
+    p.as_ref().is_none_or(|p| p.is_match(s))
+}
+
+/// kustomize's `EffectiveNamespace` of an id: "" means "default"; cluster-scoped objects
+/// have a placeholder no selector names.
+fn effective_namespace(id: &ResId) -> &str {
+    if id.gvk.is_cluster_scoped() {
+        "_non_namespaceable_"
+    } else if id.namespace.is_empty() {
+        "default"
+    } else {
+        &id.namespace
+    }
 }
 
 impl Selector {
@@ -309,41 +356,48 @@ impl Selector {
         let s = |k: &str| {
             v.as_map()
                 .and_then(|m| m.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
+                .and_then(Value::scalar_text)
+                .unwrap_or_default()
         };
+        let (group, version, kind, name, namespace) = (
+            s("group"),
+            s("version"),
+            s("kind"),
+            s("name"),
+            s("namespace"),
+        );
+        let patterns = [
+            Pattern::new(&group),
+            Pattern::new(&version),
+            Pattern::new(&kind),
+            Pattern::new(&name),
+            Pattern::new(&namespace),
+        ];
         Selector {
             gvk: Gvk {
-                group: s("group"),
-                version: s("version"),
-                kind: s("kind"),
+                group,
+                version,
+                kind,
             },
-            name: s("name"),
-            namespace: s("namespace"),
+            name,
+            namespace,
             label_selector: s("labelSelector"),
             annotation_selector: s("annotationSelector"),
+            patterns,
         }
     }
 
-    fn regex_match(pat: &str, s: &str) -> bool {
-        if pat.is_empty() {
-            return true;
-        }
-        match regex::Regex::new(&format!("^(?:{pat})$")) {
-            Ok(re) => re.is_match(s),
-            Err(_) => pat == s,
-        }
-    }
-
+    /// kustomize's `ResMap.Select`: namespace and name match the original or the current
+    /// id, the group/version/kind the current one, then the label and annotation selectors.
     pub fn matches(&self, r: &Resource) -> bool {
-        let ids: Vec<ResId> = r.all_ids();
-        let id_ok = ids.iter().any(|id| {
-            id.gvk.is_selected_by(&self.gvk)
-                && Self::regex_match(&self.name, &id.name)
-                && Self::regex_match(&self.namespace, &id.namespace)
-        });
-        id_ok
+        let cur = r.cur_id();
+        let org = r.org_id();
+        let [g, v, k, n, ns] = &self.patterns;
+        (pattern_ok(ns, effective_namespace(&org)) || pattern_ok(ns, effective_namespace(&cur)))
+            && (pattern_ok(n, &org.name) || pattern_ok(n, &cur.name))
+            && pattern_ok(g, &cur.gvk.group)
+            && pattern_ok(v, &cur.gvk.version)
+            && pattern_ok(k, &cur.gvk.kind)
             && label_selector_matches(&self.label_selector, &r.labels())
             && label_selector_matches(&self.annotation_selector, &r.annotations())
     }

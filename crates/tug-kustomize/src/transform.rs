@@ -111,43 +111,11 @@ pub fn run_transformers(
     // prefix / suffix
     let prefix = k.str_field("namePrefix");
     let suffix = k.str_field("nameSuffix");
-    for (s, is_prefix) in [(prefix, true), (suffix, false)] {
-        if s.is_empty() {
-            continue;
-        }
-        for r in res.iter_mut() {
-            let gvk = r.gvk();
-            if gvk.kind == "CustomResourceDefinition" || gvk.kind == "Namespace" {
-                continue;
-            }
-            let specs: Vec<&FieldSpec> = acc
-                .config
-                .name_prefix
-                .iter()
-                .filter(|f| f.applies_to(&gvk))
-                .collect();
-            if specs.is_empty() {
-                continue;
-            }
-            r.store_prev_id();
-            if is_prefix {
-                r.prefixes.push(s.clone());
-            } else {
-                r.suffixes.push(s.clone());
-            }
-            for f in specs {
-                f.apply(&mut r.obj, None, &mut |v| {
-                    if let Value::Str(n) = v {
-                        *n = if is_prefix {
-                            format!("{s}{n}")
-                        } else {
-                            format!("{n}{s}")
-                        };
-                    }
-                    Ok(())
-                })?;
-            }
-        }
+    if !prefix.is_empty() {
+        add_affix(res, &prefix, true, &acc.config.name_prefix)?;
+    }
+    if !suffix.is_empty() {
+        add_affix(res, &suffix, false, &acc.config.name_suffix)?;
     }
     // labels
     for l in k.list("labels") {
@@ -314,6 +282,47 @@ fn set_namespace(r: &mut Resource, ns: &str, extra: &[FieldSpec]) -> Result<()> 
                     }
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// kustomize's prefix/suffix transformers. Resources are chosen by their original id;
+/// CRDs, APIServices and Namespaces keep their names. The `metadata/name` spec also records
+/// the affix and the previous id, which later steer name references.
+fn add_affix(
+    res: &mut [Resource],
+    affix: &str,
+    is_prefix: bool,
+    specs: &[FieldSpec],
+) -> Result<()> {
+    for r in res.iter_mut() {
+        let org = r.org_id().gvk;
+        let skip = org.kind == "CustomResourceDefinition"
+            || org.kind == "Namespace"
+            || (org.kind == "APIService" && org.group == "apiregistration.k8s.io");
+        if skip {
+            continue;
+        }
+        for f in specs.iter().filter(|f| org.is_selected_by(&f.gvk)) {
+            if f.path.len() == 2 && f.path[0] == "metadata" && f.path[1] == "name" {
+                if is_prefix {
+                    r.prefixes.push(affix.to_string());
+                } else {
+                    r.suffixes.push(affix.to_string());
+                }
+                r.store_prev_id();
+            }
+            f.apply(&mut r.obj, None, &mut |v| {
+                if let Value::Str(n) = v {
+                    *n = if is_prefix {
+                        format!("{affix}{n}")
+                    } else {
+                        format!("{n}{affix}")
+                    };
+                }
+                Ok(())
+            })?;
         }
     }
     Ok(())
@@ -561,6 +570,7 @@ pub fn merge_config_file(config: &mut Config, text: &str, file: &str) -> Result<
     config.common_labels.extend(specs("commonLabels"));
     config.common_annotations.extend(specs("commonAnnotations"));
     config.name_prefix.extend(specs("namePrefix"));
+    config.name_suffix.extend(specs("nameSuffix"));
     config.namespace.extend(specs("namespace"));
     config.images.extend(specs("images"));
     config.replicas.extend(specs("replicas"));

@@ -201,3 +201,50 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+fn deployment_yaml(name: &str, namespace: &str, pod_annotations: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n      annotations: {pod_annotations}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n"
+    )
+}
+
+async fn kustomization(ns: &tug_testsupport::TestNamespace, name: &str, timeout: &str) {
+    let ks = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": ns.name},
+        "spec": {"interval": "10m", "timeout": timeout, "prune": true, "suspend": true, "sourceRef": {"kind": "GitRepository", "name": "unused"}}
+    });
+    let resource = kube::api::ApiResource {
+        group: "kustomize.toolkit.fluxcd.io".into(),
+        version: "v1".into(),
+        api_version: "kustomize.toolkit.fluxcd.io/v1".into(),
+        kind: "Kustomization".into(),
+        plural: "kustomizations".into(),
+    };
+    let kss: Api<kube::api::DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    kss.patch(name, &PatchParams::apply("test"), &Patch::Apply(&ks)).await.unwrap();
+}
+
+#[tokio::test]
+async fn wait_succeeds_for_healthy_workloads_and_fails_fast_on_a_crash() {
+    tug(&["install"], "flux-system");
+    cluster().ensure_simulator();
+    let ns = cluster().namespace("apply-wait").await.unwrap();
+    kustomization(&ns, "web", "2m").await;
+
+    let healthy = tempdir(&format!("{}-ok", ns.name));
+    std::fs::write(healthy.join("deploy.yaml"), deployment_yaml("web", &ns.name, "{}")).unwrap();
+    let out = tug(&["apply", "kustomization", "web", "--path", healthy.to_str().unwrap(), "--wait"], &ns.name);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("all objects are ready"), "{}", stderr(&out));
+
+    let crashing = tempdir(&format!("{}-crash", ns.name));
+    std::fs::write(crashing.join("deploy.yaml"), deployment_yaml("web", &ns.name, "{sim.tug.dev/state: CrashLoopBackOff}")).unwrap();
+    let start = std::time::Instant::now();
+    let out = tug(&["apply", "kustomization", "web", "--path", crashing.to_str().unwrap(), "--wait"], &ns.name);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains(&format!("Deployment/{}/web", ns.name)), "{text}");
+    assert!(text.contains("CrashLoopBackOff"), "{text}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(90), "did not fail fast: {:?}", start.elapsed());
+}

@@ -22,6 +22,9 @@ pub struct ApplyArgs {
     /// Delete objects that left the set (default: the Kustomization's spec.prune).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub prune: Option<bool>,
+    /// Wait for the applied objects to become healthy (default: the Kustomization's spec.wait).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub wait: Option<bool>,
     /// Field manager for server-side apply.
     #[arg(long, default_value = tug_api::DEFAULT_FIELD_MANAGER)]
     pub field_manager: String,
@@ -178,6 +181,62 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
                     describe_kube_error(&e)
                 )
             })?;
+    }
+    let should_wait = args.wait.unwrap_or(ks.spec.wait);
+    if should_wait || !ks.spec.health_checks.is_empty() {
+        let timeout = match ks.spec.timeout.as_deref() {
+            Some(t) => tug_api::duration::parse_duration(t)
+                .with_context(|| format!("{display}: spec.timeout"))?,
+            None => cluster.timeout,
+        };
+        let mut targets = Vec::new();
+        if should_wait {
+            for c in changes
+                .changes
+                .iter()
+                .filter(|c| c.action != tug_apply::Action::Skipped)
+            {
+                let resolved = discovery
+                    .resolve(&c.id.api_version(), &c.id.id.kind)
+                    .await
+                    .map_err(|e| anyhow!("{display}: {e}"))?;
+                targets.push((resolved.resource, resolved.namespaced, c.id.id.clone()));
+            }
+        }
+        for check in &ks.spec.health_checks {
+            let api_version = check.api_version.clone().unwrap_or_else(|| "v1".into());
+            let resolved = discovery
+                .resolve(&api_version, &check.kind)
+                .await
+                .map_err(|e| anyhow!("{display}: healthChecks: {e}"))?;
+            let (group, _) = tug_apply::object::split_api_version(&api_version);
+            let namespace = if resolved.namespaced {
+                check
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| cluster.namespace.clone())
+            } else {
+                String::new()
+            };
+            let id = tug_apply::ObjectId {
+                group: group.into(),
+                kind: check.kind.clone(),
+                namespace,
+                name: check.name.clone(),
+            };
+            if !targets.iter().any(|(_, _, t)| *t == id) {
+                targets.push((resolved.resource, resolved.namespaced, id));
+            }
+        }
+        ui::waiting(&format!(
+            "waiting for {} object(s) to become ready (timeout {:?})",
+            targets.len(),
+            timeout
+        ));
+        tug_apply::health::wait(conn.client.clone(), targets, timeout, true)
+            .await
+            .map_err(|e| anyhow!("{display}: health check failed: {e}"))?;
+        ui::success("all objects are ready");
     }
     let counts = changes.counts();
     let summary: Vec<String> = counts

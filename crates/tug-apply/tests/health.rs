@@ -391,3 +391,108 @@ async fn an_object_that_does_not_exist_is_reported_not_found() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_fixed_deployment_is_not_failed_by_the_crashing_pods_it_replaces() {
+    cluster().ensure_simulator();
+    let ns = cluster().namespace("health-fix").await.unwrap();
+    let discovery = Discovery::new(ns.client.clone());
+    let broken = deployment("app", 1, json!({ SIMULATE_ANNOTATION: "CrashLoopBackOff" }));
+    let obj = apply(&ns.client, &discovery, &ns.name, broken).await;
+    let err = wait(ns.client.clone(), vec![obj], LONG, true)
+        .await
+        .expect_err("the first version crashes");
+    assert!(err.to_string().contains("CrashLoopBackOff"), "{err}");
+
+    // The fix rolls out while the old pod is still crash-looping; fail-fast must judge the
+    // new ReplicaSet's pods only.
+    let fixed = deployment("app", 1, json!({ SIMULATE_ANNOTATION: "Running" }));
+    let obj = apply(&ns.client, &discovery, &ns.name, fixed).await;
+    let result = wait(ns.client.clone(), vec![obj], LONG, true).await;
+    assert!(result.is_ok(), "{}", result.unwrap_err());
+}
+
+#[tokio::test]
+async fn a_statefulset_with_a_crashing_pod_fails_early_as_kstatus_reports_it() {
+    cluster().ensure_simulator();
+    let ns = cluster().namespace("health-sts").await.unwrap();
+    let discovery = Discovery::new(ns.client.clone());
+    let sts = apply(
+        &ns.client,
+        &discovery,
+        &ns.name,
+        json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "db"},
+            "spec": {
+                "replicas": 1, "serviceName": "db",
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {
+                    "metadata": {"labels": {"app": "db"},
+                                 "annotations": { SIMULATE_ANNOTATION: "CrashLoopBackOff" }},
+                    "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}
+                }
+            }
+        }),
+    )
+    .await;
+    let started = Instant::now();
+    // Not fail-fast: kstatus itself calls a StatefulSet with a failed pod Failed, and with
+    // nothing else left to wait for the wait ends, as Flux's does.
+    let err = wait(ns.client.clone(), vec![sts], LONG, false)
+        .await
+        .expect_err("the pod crashes");
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "failed early due to stalled resources: [StatefulSet/{}/db status: 'Failed': 1 pods have failed \
+             (pod db-0: container db: CrashLoopBackOff: back-off 5m0s restarting failed container=db)]",
+            ns.name
+        )
+    );
+}
+
+#[tokio::test]
+async fn objects_in_many_namespaces_share_one_watch_and_are_reported_by_namespace() {
+    let mut objects = Vec::new();
+    let mut namespaces = Vec::new();
+    for i in 0..10 {
+        let ns = cluster()
+            .namespace(&format!("health-many-{i}"))
+            .await
+            .unwrap();
+        let discovery = Discovery::new(ns.client.clone());
+        objects.push(
+            apply(
+                &ns.client,
+                &discovery,
+                &ns.name,
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}),
+            )
+            .await,
+        );
+        namespaces.push(ns);
+    }
+    let client = namespaces[0].client.clone();
+    let result = wait(client.clone(), objects.clone(), LONG, true).await;
+    assert!(result.is_ok(), "{}", result.unwrap_err());
+
+    let mut missing = objects[3].2.clone();
+    missing.name = "absent".into();
+    objects.push((objects[3].0.clone(), true, missing));
+    let err = wait(client, objects, Duration::from_secs(3), true)
+        .await
+        .expect_err("one ConfigMap does not exist");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "timeout waiting for: [ConfigMap/{}/absent status: 'Unknown': not found]",
+            namespaces[3].name
+        )
+    );
+}

@@ -120,7 +120,7 @@ pub(crate) fn is_workload(group: &str, kind: &str) -> bool {
     )
 }
 
-/// A workload's health given the pods its selector picks, as kstatus's poller aggregates it:
+/// A workload's health given the pods of its current rollout, as kstatus's poller aggregates it:
 /// a StatefulSet or ReplicaSet that is InProgress while one of its pods is Failed (a
 /// crash-looping container, an unschedulable pod) is Failed, "N pods have failed".
 /// kstatus does not do this for Deployments (their progress deadline reports failure), and

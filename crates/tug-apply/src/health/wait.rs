@@ -120,26 +120,91 @@ pub async fn wait(
 /// One item of a watch stream.
 type WatchEvent = Result<Event<DynamicObject>, watcher::Error>;
 
+/// Namespace and name; the namespace is empty for cluster-scoped objects.
+type Key = (String, String);
+
+/// Above this many namespaces, a resource is watched once cluster-wide rather than once per
+/// namespace: a thousand watches would mean a thousand connections to the apiserver.
+const NAMESPACES_PER_RESOURCE: usize = 8;
+
 /// What a watch is for.
 enum Target {
-    /// Tracked objects of one resource in one namespace (or cluster-wide), by name.
+    /// Tracked objects of one resource, by namespace and name.
     Objects {
-        by_name: HashMap<String, Vec<usize>>,
-        /// Names seen since the current (re)list began.
-        listing: Option<HashSet<String>>,
+        by_key: HashMap<Key, Vec<usize>>,
+        /// Objects seen since the current (re)list began.
+        listing: Option<HashSet<Key>>,
     },
-    /// Pods of a namespace holding tracked workloads.
-    Pods {
-        namespace: String,
-        pods: HashMap<String, PodInfo>,
-        listing: Option<HashMap<String, PodInfo>>,
-    },
-    /// ReplicaSets of a namespace holding tracked Deployments.
-    ReplicaSets {
-        namespace: String,
-        sets: HashMap<String, RsInfo>,
-        listing: Option<HashMap<String, RsInfo>>,
-    },
+    /// Pods (or ReplicaSets) in namespaces holding tracked workloads; those of other
+    /// namespaces (on a cluster-wide watch) are ignored.
+    Pods(Store<PodInfo>),
+    ReplicaSets(Store<RsInfo>),
+}
+
+/// What the waiter keeps of the pods or ReplicaSets of some namespaces.
+struct Store<T> {
+    namespaces: HashSet<String>,
+    items: HashMap<Key, T>,
+    listing: Option<HashMap<Key, T>>,
+}
+
+impl<T> Store<T> {
+    fn new(namespaces: HashSet<String>) -> Self {
+        Store {
+            namespaces,
+            items: HashMap::new(),
+            listing: None,
+        }
+    }
+
+    /// Applies a watch event; returns the namespaces whose contents changed.
+    fn apply(
+        &mut self,
+        event: Event<DynamicObject>,
+        read: impl Fn(&DynamicObject) -> T,
+    ) -> Vec<String> {
+        let interesting = |o: &DynamicObject| self.namespaces.contains(&namespace_of(o));
+        match event {
+            Event::Init => {
+                self.listing = Some(HashMap::new());
+                Vec::new()
+            }
+            Event::InitApply(o) => {
+                if interesting(&o) {
+                    let item = read(&o);
+                    if let Some(l) = self.listing.as_mut() {
+                        l.insert(key_of(&o), item);
+                    }
+                }
+                Vec::new()
+            }
+            Event::InitDone => {
+                self.items = self.listing.take().unwrap_or_default();
+                self.namespaces.iter().cloned().collect()
+            }
+            Event::Apply(o) => {
+                if !interesting(&o) {
+                    return Vec::new();
+                }
+                self.items.insert(key_of(&o), read(&o));
+                vec![namespace_of(&o)]
+            }
+            Event::Delete(o) => {
+                if !interesting(&o) {
+                    return Vec::new();
+                }
+                self.items.remove(&key_of(&o));
+                vec![namespace_of(&o)]
+            }
+        }
+    }
+
+    fn in_namespace<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = (&'a str, &'a T)> + 'a {
+        self.items
+            .iter()
+            .filter(move |((n, _), _)| n == ns)
+            .map(|((_, name), item)| (name.as_str(), item))
+    }
 }
 
 struct Watch {
@@ -184,6 +249,7 @@ struct State {
     watches: Vec<Watch>,
     /// Workloads per namespace, refreshed when pods or ReplicaSets there change.
     workloads: BTreeMap<String, Vec<usize>>,
+    /// The watch holding each namespace's pods, and ReplicaSets.
     pod_watch: HashMap<String, usize>,
     rs_watch: HashMap<String, usize>,
     fail_fast: bool,
@@ -193,8 +259,15 @@ fn not_observed() -> Health {
     Health::new(HealthStatus::Unknown, "status not yet observed")
 }
 
-fn name_of(obj: &DynamicObject) -> String {
-    obj.metadata.name.clone().unwrap_or_default()
+fn namespace_of(obj: &DynamicObject) -> String {
+    obj.metadata.namespace.clone().unwrap_or_default()
+}
+
+fn key_of(obj: &DynamicObject) -> Key {
+    (
+        namespace_of(obj),
+        obj.metadata.name.clone().unwrap_or_default(),
+    )
 }
 
 fn to_json(obj: &DynamicObject) -> Result<Value, String> {
@@ -265,6 +338,14 @@ impl RsInfo {
     }
 }
 
+/// The API for `resource` in `namespace`, or cluster-wide when `namespace` is `None`.
+fn api(client: &Client, resource: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+    match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
+        None => Api::all_with(client.clone(), resource),
+    }
+}
+
 impl State {
     fn new(client: &Client, objects: Vec<(ApiResource, bool, ObjectId)>, fail_fast: bool) -> State {
         let mut state = State {
@@ -275,105 +356,126 @@ impl State {
             rs_watch: HashMap::new(),
             fail_fast,
         };
-        // One watch per resource and namespace.
-        type Key = (String, String, String, String);
+        // Group by resource, then by namespace.
+        type Members = BTreeMap<String, Vec<ObjectId>>;
         let mut seen = HashSet::new();
-        let mut groups: BTreeMap<Key, Vec<(ApiResource, bool, ObjectId)>> = BTreeMap::new();
-        for (resource, namespaced, id) in objects {
+        let mut resources: BTreeMap<(String, String, String), (ApiResource, bool, Members)> =
+            BTreeMap::new();
+        for (resource, namespaced, mut id) in objects {
+            if !namespaced {
+                id.namespace.clear();
+            }
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let ns = if namespaced {
-                id.namespace.clone()
-            } else {
-                String::new()
-            };
             let key = (
                 resource.group.clone(),
                 resource.version.clone(),
                 resource.plural.clone(),
-                ns,
             );
-            groups
+            let entry = resources
                 .entry(key)
-                .or_default()
-                .push((resource, namespaced, id));
+                .or_insert_with(|| (resource, namespaced, BTreeMap::new()));
+            entry.2.entry(id.namespace.clone()).or_default().push(id);
         }
-        for ((_, _, _, ns), members) in groups {
-            let Some((resource, namespaced, first)) = members.first() else {
-                continue;
-            };
-            let api = if *namespaced {
-                Api::namespaced_with(client.clone(), &ns, resource)
-            } else {
-                Api::all_with(client.clone(), resource)
-            };
-            let mut config = watcher::Config::default();
-            if members.len() == 1 {
-                config = config.fields(&format!("metadata.name={}", first.name));
-            }
-            let watch = state.watches.len();
-            let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-            for (resource, namespaced, id) in &members {
-                let idx = state.objects.len();
-                by_name.entry(id.name.clone()).or_default().push(idx);
-                if *namespaced && is_workload(&resource.group, &resource.kind) {
-                    state.workloads.entry(ns.clone()).or_default().push(idx);
+        for (resource, namespaced, by_ns) in resources.into_values() {
+            let watch_groups: Vec<(Option<&str>, Vec<&ObjectId>)> =
+                if namespaced && by_ns.len() > NAMESPACES_PER_RESOURCE {
+                    vec![(None, by_ns.values().flatten().collect())]
+                } else {
+                    by_ns
+                        .iter()
+                        .map(|(ns, ids)| (namespaced.then_some(ns.as_str()), ids.iter().collect()))
+                        .collect()
+                };
+            for (scope, ids) in watch_groups {
+                let mut config = watcher::Config::default();
+                if let [only] = ids.as_slice() {
+                    config = config.fields(&format!("metadata.name={}", only.name));
                 }
-                state.objects.push(Tracked {
-                    id: id.clone(),
-                    group: resource.group.clone(),
-                    watch,
-                    live: None,
-                    observed: false,
-                    own: not_observed(),
-                    health: not_observed(),
+                let watch = state.watches.len();
+                let mut by_key: HashMap<Key, Vec<usize>> = HashMap::new();
+                for id in ids {
+                    let idx = state.objects.len();
+                    by_key
+                        .entry((id.namespace.clone(), id.name.clone()))
+                        .or_default()
+                        .push(idx);
+                    if namespaced && is_workload(&resource.group, &resource.kind) {
+                        state
+                            .workloads
+                            .entry(id.namespace.clone())
+                            .or_default()
+                            .push(idx);
+                    }
+                    state.objects.push(Tracked {
+                        id: id.clone(),
+                        group: resource.group.clone(),
+                        watch,
+                        live: None,
+                        observed: false,
+                        own: not_observed(),
+                        health: not_observed(),
+                    });
+                }
+                state.watches.push(Watch {
+                    api: api(client, &resource, scope),
+                    config,
+                    target: Target::Objects {
+                        by_key,
+                        listing: None,
+                    },
+                    error: None,
                 });
             }
-            state.watches.push(Watch {
-                api,
-                config,
-                target: Target::Objects {
-                    by_name,
-                    listing: None,
-                },
-                error: None,
-            });
         }
-        let namespaces: Vec<(String, bool)> = state
+        // Pods (and ReplicaSets, for Deployments) of the workloads' namespaces.
+        let namespaces: HashSet<String> = state.workloads.keys().cloned().collect();
+        let with_deployments: HashSet<String> = state
             .workloads
             .iter()
-            .map(|(ns, idxs)| {
-                let deployments = idxs
-                    .iter()
-                    .any(|&i| state.objects[i].id.kind == "Deployment");
-                (ns.clone(), deployments)
+            .filter(|(_, idxs)| {
+                idxs.iter()
+                    .any(|&i| state.objects[i].id.kind == "Deployment")
             })
+            .map(|(ns, _)| ns.clone())
             .collect();
         let pod = ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&());
         let rs = ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&());
-        for (ns, deployments) in namespaces {
-            state.pod_watch.insert(ns.clone(), state.watches.len());
-            state.watches.push(Watch {
-                api: Api::namespaced_with(client.clone(), &ns, &pod),
-                config: watcher::Config::default(),
-                target: Target::Pods {
-                    namespace: ns.clone(),
-                    pods: HashMap::new(),
-                    listing: None,
-                },
-                error: None,
-            });
-            if deployments {
-                state.rs_watch.insert(ns.clone(), state.watches.len());
+        for (namespaces, resource, is_pods) in
+            [(namespaces, pod, true), (with_deployments, rs, false)]
+        {
+            if namespaces.is_empty() {
+                continue;
+            }
+            let scopes: Vec<Option<String>> = if namespaces.len() > NAMESPACES_PER_RESOURCE {
+                vec![None]
+            } else {
+                namespaces.iter().cloned().map(Some).collect()
+            };
+            for scope in scopes {
+                let interest: HashSet<String> = match &scope {
+                    Some(ns) => [ns.clone()].into(),
+                    None => namespaces.clone(),
+                };
+                let watch = state.watches.len();
+                let index = if is_pods {
+                    &mut state.pod_watch
+                } else {
+                    &mut state.rs_watch
+                };
+                for ns in &interest {
+                    index.insert(ns.clone(), watch);
+                }
+                let target = if is_pods {
+                    Target::Pods(Store::new(interest))
+                } else {
+                    Target::ReplicaSets(Store::new(interest))
+                };
                 state.watches.push(Watch {
-                    api: Api::namespaced_with(client.clone(), &ns, &rs),
+                    api: api(client, &resource, scope.as_deref()),
                     config: watcher::Config::default(),
-                    target: Target::ReplicaSets {
-                        namespace: ns.clone(),
-                        sets: HashMap::new(),
-                        listing: None,
-                    },
+                    target,
                     error: None,
                 });
             }
@@ -408,77 +510,37 @@ impl State {
                 return;
             }
         };
-        let mut updates: Vec<(String, Option<DynamicObject>)> = Vec::new();
-        let mut namespace_changed = None;
-        match &mut self.watches[watch].target {
-            Target::Objects { by_name, listing } => match event {
-                Event::Init => *listing = Some(HashSet::new()),
-                Event::InitApply(obj) => {
-                    if let Some(l) = listing.as_mut() {
-                        l.insert(name_of(&obj));
-                    }
-                    updates.push((name_of(&obj), Some(obj)));
-                }
-                Event::InitDone => {
-                    let listed = listing.take().unwrap_or_default();
-                    for name in by_name.keys() {
-                        if !listed.contains(name) {
-                            updates.push((name.clone(), None));
-                        }
-                    }
-                }
-                Event::Apply(obj) => updates.push((name_of(&obj), Some(obj))),
-                Event::Delete(obj) => updates.push((name_of(&obj), None)),
-            },
-            Target::Pods {
-                namespace,
-                pods,
-                listing,
-            } => {
+        let mut updates: Vec<(Key, Option<DynamicObject>)> = Vec::new();
+        let changed: Vec<String> = match &mut self.watches[watch].target {
+            Target::Objects { by_key, listing } => {
                 match event {
-                    Event::Init => *listing = Some(HashMap::new()),
-                    Event::InitApply(pod) => {
+                    Event::Init => *listing = Some(HashSet::new()),
+                    Event::InitApply(obj) => {
                         if let Some(l) = listing.as_mut() {
-                            l.insert(name_of(&pod), PodInfo::of(&pod));
+                            l.insert(key_of(&obj));
+                        }
+                        updates.push((key_of(&obj), Some(obj)));
+                    }
+                    Event::InitDone => {
+                        let listed = listing.take().unwrap_or_default();
+                        for key in by_key.keys() {
+                            if !listed.contains(key) {
+                                updates.push((key.clone(), None));
+                            }
                         }
                     }
-                    Event::InitDone => *pods = listing.take().unwrap_or_default(),
-                    Event::Apply(pod) => {
-                        pods.insert(name_of(&pod), PodInfo::of(&pod));
-                    }
-                    Event::Delete(pod) => {
-                        pods.remove(&name_of(&pod));
-                    }
+                    Event::Apply(obj) => updates.push((key_of(&obj), Some(obj))),
+                    Event::Delete(obj) => updates.push((key_of(&obj), None)),
                 }
-                namespace_changed = Some(namespace.clone());
+                Vec::new()
             }
-            Target::ReplicaSets {
-                namespace,
-                sets,
-                listing,
-            } => {
-                match event {
-                    Event::Init => *listing = Some(HashMap::new()),
-                    Event::InitApply(rs) => {
-                        if let Some(l) = listing.as_mut() {
-                            l.insert(name_of(&rs), RsInfo::of(&rs));
-                        }
-                    }
-                    Event::InitDone => *sets = listing.take().unwrap_or_default(),
-                    Event::Apply(rs) => {
-                        sets.insert(name_of(&rs), RsInfo::of(&rs));
-                    }
-                    Event::Delete(rs) => {
-                        sets.remove(&name_of(&rs));
-                    }
-                }
-                namespace_changed = Some(namespace.clone());
-            }
+            Target::Pods(store) => store.apply(event, PodInfo::of),
+            Target::ReplicaSets(store) => store.apply(event, RsInfo::of),
+        };
+        for (key, obj) in updates {
+            self.update(watch, &key, obj);
         }
-        for (name, obj) in updates {
-            self.update(watch, &name, obj);
-        }
-        if let Some(ns) = namespace_changed {
+        for ns in changed {
             let idxs = self.workloads.get(&ns).cloned().unwrap_or_default();
             for idx in idxs {
                 self.refresh(idx);
@@ -487,9 +549,9 @@ impl State {
     }
 
     /// Records the latest version of a tracked object (`None`: not found) and recomputes it.
-    fn update(&mut self, watch: usize, name: &str, obj: Option<DynamicObject>) {
+    fn update(&mut self, watch: usize, key: &Key, obj: Option<DynamicObject>) {
         let idxs = match &self.watches[watch].target {
-            Target::Objects { by_name, .. } => by_name.get(name).cloned().unwrap_or_default(),
+            Target::Objects { by_key, .. } => by_key.get(key).cloned().unwrap_or_default(),
             _ => return,
         };
         for idx in idxs {
@@ -528,108 +590,104 @@ impl State {
         }
     }
 
+    /// The pods in a namespace, if they are watched.
+    fn pods_in<'a>(&'a self, ns: &'a str) -> Vec<(&'a str, &'a PodInfo)> {
+        let Some(&w) = self.pod_watch.get(ns) else {
+            return Vec::new();
+        };
+        match &self.watches[w].target {
+            Target::Pods(store) => store.in_namespace(ns).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The `pod-template-hash` of a Deployment's newest ReplicaSet (the one whose revision
+    /// is the Deployment's).
+    fn newest_template_hash(&self, deployment: &Value, ns: &str) -> Option<String> {
+        let uid = deployment.get("metadata")?.get("uid")?.as_str()?;
+        let revision = annotation(deployment, "deployment.kubernetes.io/revision")?;
+        let &w = self.rs_watch.get(ns)?;
+        let Target::ReplicaSets(store) = &self.watches[w].target else {
+            return None;
+        };
+        store
+            .in_namespace(ns)
+            .map(|(_, rs)| rs)
+            .find(|rs| {
+                rs.owners.iter().any(|o| o == uid) && rs.revision.as_deref() == Some(revision)
+            })
+            .and_then(|rs| rs.hash.clone())
+    }
+
     /// Recomputes the reported health of one object from its own status and, for workloads,
     /// its pods.
     fn refresh(&mut self, idx: usize) {
+        let health = self.health_of(idx);
+        self.objects[idx].health = health;
+    }
+
+    fn health_of(&self, idx: usize) -> Health {
         let t = &self.objects[idx];
         let kind = t.id.kind.as_str();
-        let mut health = t.own.clone();
+        let health = t.own.clone();
         let Some(live) = t.live.as_ref() else {
-            self.objects[idx].health = health;
-            return;
+            return health;
         };
         if kind == "Pod" && t.group.is_empty() {
-            if self.fail_fast && matches!(health.status, HealthStatus::InProgress) {
+            if self.fail_fast && health.status == HealthStatus::InProgress {
                 if let Some(f) = pods::failure(live) {
-                    health = Health::new(HealthStatus::Failed, format!("{} ({f})", health.message));
+                    return Health::new(HealthStatus::Failed, format!("{} ({f})", health.message));
                 }
             }
-            self.objects[idx].health = health;
-            return;
+            return health;
         }
-        let pod_store =
-            self.pod_watch
-                .get(&t.id.namespace)
-                .and_then(|&w| match &self.watches[w].target {
-                    Target::Pods { pods, .. } => Some(pods),
-                    _ => None,
-                });
-        let (Some(pod_store), Some(selector)) = (pod_store, Selector::of(live)) else {
-            self.objects[idx].health = health;
-            return;
-        };
         if !is_workload(&t.group, kind) {
-            self.objects[idx].health = health;
-            return;
+            return health;
         }
-        // Pods of the rollout being waited for: a Deployment's newest ReplicaSet, a
-        // StatefulSet's update revision. Old pods still crashing from the previous version
-        // say nothing about the new one.
-        let observed = generation_observed(live);
-        let rollout: Box<dyn Fn(&PodInfo) -> bool> = match kind {
-            "Deployment" => {
-                let uid = live
-                    .get("metadata")
-                    .and_then(|m| m.get("uid"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let revision = annotation(live, "deployment.kubernetes.io/revision");
-                let hash = self.rs_watch.get(&t.id.namespace).and_then(|&w| {
-                    match &self.watches[w].target {
-                        Target::ReplicaSets { sets, .. } => sets
-                            .values()
-                            .find(|rs| {
-                                rs.owners.iter().any(|o| o == uid)
-                                    && rs.revision.as_deref() == revision
-                                    && revision.is_some()
-                            })
-                            .and_then(|rs| rs.hash.clone()),
-                        _ => None,
-                    }
-                });
-                match hash {
-                    Some(hash) => Box::new(move |p: &PodInfo| {
-                        label(&p.labels, "pod-template-hash") == Some(&hash)
-                    }),
-                    None => Box::new(|_: &PodInfo| false),
-                }
-            }
-            "StatefulSet" => {
-                match live
-                    .get("status")
-                    .and_then(|s| s.get("updateRevision"))
-                    .and_then(Value::as_str)
-                {
-                    Some(rev) => {
-                        let rev = rev.to_string();
-                        Box::new(move |p: &PodInfo| {
-                            label(&p.labels, "controller-revision-hash") == Some(&rev)
-                        })
-                    }
-                    None => Box::new(|_: &PodInfo| true),
-                }
-            }
-            _ => Box::new(|_: &PodInfo| true),
+        let Some(selector) = Selector::of(live) else {
+            return health;
         };
-        let mut selected: Vec<(&str, &Health, Option<&str>)> = pod_store
-            .iter()
-            .filter(|(_, p)| selector.matches(&p.labels))
-            .map(|(name, p)| {
-                let failure = if observed && rollout(p) {
-                    p.failure.as_deref()
-                } else {
-                    None
-                };
-                (name.as_str(), &p.health, failure)
-            })
+        // Pods of the rollout being waited for: a Deployment's newest ReplicaSet's, a
+        // StatefulSet's update revision's. Pods of the previous version, still crashing
+        // while the fix rolls out, say nothing about the new one.
+        let rollout: Option<(&str, String)> = match kind {
+            "Deployment" => self
+                .newest_template_hash(live, &t.id.namespace)
+                .map(|h| ("pod-template-hash", h)),
+            "StatefulSet" => live
+                .get("status")
+                .and_then(|s| s.get("updateRevision"))
+                .and_then(Value::as_str)
+                .map(|r| ("controller-revision-hash", r.to_string())),
+            _ => None,
+        };
+        let in_rollout = |p: &PodInfo| -> bool {
+            if !generation_observed(live) {
+                return false;
+            }
+            match (&rollout, kind) {
+                (Some((key, value)), _) => label(&p.labels, key) == Some(value.as_str()),
+                // Without its newest ReplicaSet, a Deployment's pods cannot be told apart.
+                (None, "Deployment") => false,
+                (None, _) => true,
+            }
+        };
+        // kstatus's poller counts every selected pod; tug counts those of the current
+        // rollout only, so that a StatefulSet whose fix is rolling out is not called Failed
+        // because of the crashing pods it is about to replace.
+        let mut selected: Vec<(&str, &Health, Option<&str>)> = self
+            .pods_in(&t.id.namespace)
+            .into_iter()
+            .filter(|(_, p)| selector.matches(&p.labels) && in_rollout(p))
+            .map(|(name, p)| (name, &p.health, p.failure.as_deref()))
             .collect();
         selected.sort_by(|a, b| a.0.cmp(b.0));
         let crashing = selected.iter().any(|(_, _, f)| f.is_some());
-        health = with_pods(&t.group, kind, health, &selected);
+        let mut health = with_pods(&t.group, kind, health, &selected);
         if self.fail_fast && crashing && health.status == HealthStatus::InProgress {
             health.status = HealthStatus::Failed;
         }
-        self.objects[idx].health = health;
+        health
     }
 
     /// `Some` when the wait is over: all Current, or failures that waiting will not fix.

@@ -93,12 +93,15 @@ fn strip_directives(v: &Value) -> Value {
             }
             Value::Map(out)
         }
+        // A `{$patch: ...}` element is a directive for the list, never an element; so is
+        // any element asking for its own deletion.
         Value::Seq(s) => Value::Seq(
             s.iter()
                 .filter(|x| {
-                    x.as_map()
-                        .and_then(|m| m.get("$patch"))
-                        .is_none_or(|p| p.as_str() != Some("delete"))
+                    x.as_map().is_none_or(|m| {
+                        let d = m.get("$patch").and_then(Value::as_str);
+                        !(d == Some("delete") || (d.is_some() && m.len() == 1))
+                    })
                 })
                 .map(strip_directives)
                 .collect(),
@@ -171,6 +174,10 @@ fn merge_map(
     }
 }
 
+/// Merges a keyed list as kustomize's kyaml walker does with `ListIncreaseDirection:
+/// prepend`: the patch's elements come first, in patch order (each merged into the target
+/// element with the same key), then the target's remaining elements in their own order.
+/// `$patch: delete` elements remove their match.
 fn merge_list(
     ts: &mut Vec<Value>,
     ps: &[Value],
@@ -179,23 +186,40 @@ fn merge_list(
     builtin: bool,
     extra: &[(String, String)],
 ) {
+    let mut old: Vec<Option<Value>> = std::mem::take(ts).into_iter().map(Some).collect();
+    let key_of = |v: &Value| v.as_map().and_then(|m| m.get(key)).cloned();
+    let mut out: Vec<Value> = Vec::new();
     for pe in ps {
         let Some(pm) = pe.as_map() else { continue };
-        let kv = pm.get(key);
-        let pos = kv.and_then(|kv| {
-            ts.iter()
-                .position(|te| te.as_map().and_then(|m| m.get(key)) == Some(kv))
-        });
-        let directive = pm.get("$patch").and_then(Value::as_str);
-        match (pos, directive) {
-            (Some(i), Some("delete")) => {
-                ts.remove(i);
+        let Some(kv) = pm.get(key) else {
+            out.push(strip_directives(pe));
+            continue;
+        };
+        // The same key twice in a patch merges into the element already placed.
+        if let Some(placed) = out.iter_mut().find(|o| key_of(o).as_ref() == Some(kv)) {
+            merge_value(placed, pe, ctx, builtin, extra);
+            continue;
+        }
+        let pos = old
+            .iter()
+            .position(|o| o.as_ref().and_then(key_of).as_ref() == Some(kv));
+        let is_delete = pm.get("$patch").and_then(Value::as_str) == Some("delete");
+        if is_delete {
+            if let Some(i) = pos {
+                old[i] = None;
             }
-            (None, Some("delete")) => {}
-            (Some(i), _) => merge_value(&mut ts[i], pe, ctx, builtin, extra),
-            (None, _) => ts.push(strip_directives(pe)),
+            continue;
+        }
+        match pos.and_then(|i| old[i].take()) {
+            Some(mut t) => {
+                merge_value(&mut t, pe, ctx, builtin, extra);
+                out.push(t);
+            }
+            None => out.push(strip_directives(pe)),
         }
     }
+    out.extend(old.into_iter().flatten());
+    *ts = out;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -496,3 +496,38 @@ async fn objects_in_many_namespaces_share_one_watch_and_are_reported_by_namespac
         )
     );
 }
+
+#[tokio::test]
+async fn a_kind_the_apiserver_does_not_serve_is_reported_with_the_watch_error() {
+    let ns = cluster().namespace("health-unserved").await.unwrap();
+    let resource = ApiResource {
+        group: "nothing.tug.dev".into(),
+        version: "v1".into(),
+        api_version: "nothing.tug.dev/v1".into(),
+        kind: "Phantom".into(),
+        plural: "phantoms".into(),
+    };
+    let id = ObjectId {
+        group: "nothing.tug.dev".into(),
+        kind: "Phantom".into(),
+        namespace: ns.name.clone(),
+        name: "p".into(),
+    };
+    let err = wait(
+        ns.client.clone(),
+        vec![(resource, true, id)],
+        Duration::from_secs(3),
+        true,
+    )
+    .await
+    .expect_err("nothing to watch");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "timeout waiting for: [Phantom/{}/p status: 'Unknown': cannot watch it: ",
+            ns.name
+        )),
+        "{message}"
+    );
+    assert!(message.contains("404"), "{message}");
+}

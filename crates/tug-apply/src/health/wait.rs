@@ -746,3 +746,264 @@ impl State {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The waiter's bookkeeping, fed watch events by hand (no apiserver): which events
+    //! change what the user is told.
+
+    use super::*;
+    use serde_json::json;
+
+    fn client() -> Client {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
+        Client::try_from(config).expect("client")
+    }
+
+    fn id(group: &str, kind: &str, ns: &str, name: &str) -> ObjectId {
+        ObjectId {
+            group: group.into(),
+            kind: kind.into(),
+            namespace: ns.into(),
+            name: name.into(),
+        }
+    }
+
+    fn obj(v: Value) -> DynamicObject {
+        serde_json::from_value(v).expect("dynamic object")
+    }
+
+    fn deployment_resource() -> ApiResource {
+        ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&())
+    }
+
+    fn watch_of(state: &State, pred: impl Fn(&Target) -> bool) -> usize {
+        state
+            .watches
+            .iter()
+            .position(|w| pred(&w.target))
+            .expect("watch")
+    }
+
+    fn deployment(revision: &str, ready: i64) -> DynamicObject {
+        obj(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "apps", "uid": "d-uid", "generation": 2,
+                         "annotations": {"deployment.kubernetes.io/revision": revision}},
+            "spec": {"replicas": 1, "progressDeadlineSeconds": 600,
+                     "selector": {"matchLabels": {"app": "web"}}},
+            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1,
+                       "readyReplicas": ready, "availableReplicas": ready}
+        }))
+    }
+
+    fn rs(name: &str, revision: &str, hash: &str) -> DynamicObject {
+        obj(json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": "apps",
+                         "labels": {"app": "web", "pod-template-hash": hash},
+                         "annotations": {"deployment.kubernetes.io/revision": revision},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                              "name": "web", "uid": "d-uid"}]}
+        }))
+    }
+
+    fn pod(name: &str, hash: &str, waiting: Option<&str>) -> DynamicObject {
+        let statuses = match waiting {
+            Some(reason) => json!([{"name": "web", "state": {"waiting": {"reason": reason}}}]),
+            None => json!([{"name": "web", "state": {"waiting": {"reason": "ContainerCreating"}}}]),
+        };
+        obj(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "apps",
+                         "labels": {"app": "web", "pod-template-hash": hash}},
+            "status": {"phase": "Running", "containerStatuses": statuses}
+        }))
+    }
+
+    #[tokio::test]
+    async fn fail_fast_ignores_crashing_pods_of_the_replaced_revision() {
+        let target = id("apps", "Deployment", "apps", "web");
+        let mut state = State::new(&client(), vec![(deployment_resource(), true, target)], true);
+        let d = watch_of(&state, |t| matches!(t, Target::Objects { .. }));
+        let p = watch_of(&state, |t| matches!(t, Target::Pods(_)));
+        let r = watch_of(&state, |t| matches!(t, Target::ReplicaSets(_)));
+        state.handle(d, Ok(Event::Apply(deployment("2", 0))));
+        state.handle(r, Ok(Event::Apply(rs("web-old", "1", "old"))));
+        state.handle(r, Ok(Event::Apply(rs("web-new", "2", "new"))));
+        state.handle(
+            p,
+            Ok(Event::Apply(pod(
+                "web-old-1",
+                "old",
+                Some("CrashLoopBackOff"),
+            ))),
+        );
+        state.handle(p, Ok(Event::Apply(pod("web-new-1", "new", None))));
+        assert!(state.outcome().is_none(), "{:?}", state.objects[0].health);
+        assert_eq!(state.objects[0].health.status, HealthStatus::InProgress);
+
+        state.handle(
+            p,
+            Ok(Event::Apply(pod(
+                "web-new-1",
+                "new",
+                Some("ImagePullBackOff"),
+            ))),
+        );
+        let Some(Err(err)) = state.outcome() else {
+            panic!("expected a failure, got {:?}", state.objects[0].health);
+        };
+        assert_eq!(
+            err.to_string(),
+            "failed early due to stalled resources: [Deployment/apps/web status: 'Failed': \
+             Pending termination: 1 (pod web-new-1: container web: ImagePullBackOff)]"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_fail_fast_a_crash_is_reported_but_waited_out() {
+        let target = id("apps", "Deployment", "apps", "web");
+        let mut state = State::new(
+            &client(),
+            vec![(deployment_resource(), true, target)],
+            false,
+        );
+        let d = watch_of(&state, |t| matches!(t, Target::Objects { .. }));
+        let p = watch_of(&state, |t| matches!(t, Target::Pods(_)));
+        let r = watch_of(&state, |t| matches!(t, Target::ReplicaSets(_)));
+        state.handle(r, Ok(Event::Apply(rs("web-new", "2", "new"))));
+        state.handle(
+            p,
+            Ok(Event::Apply(pod(
+                "web-new-1",
+                "new",
+                Some("CrashLoopBackOff"),
+            ))),
+        );
+        state.handle(d, Ok(Event::Apply(deployment("2", 0))));
+        assert!(state.outcome().is_none());
+        assert_eq!(
+            state.not_current()[0].to_string(),
+            "Deployment/apps/web status: 'InProgress': Pending termination: 1 \
+             (pod web-new-1: container web: CrashLoopBackOff)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_relist_that_lacks_an_object_reports_it_not_found() {
+        let cm = ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&());
+        let mut state = State::new(
+            &client(),
+            vec![
+                (cm.clone(), true, id("", "ConfigMap", "apps", "a")),
+                (cm, true, id("", "ConfigMap", "apps", "b")),
+            ],
+            false,
+        );
+        assert_eq!(
+            state.watches.len(),
+            1,
+            "one watch for one kind in one namespace"
+        );
+        let a = obj(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "a", "namespace": "apps"}}));
+        state.handle(0, Ok(Event::Init));
+        state.handle(0, Ok(Event::InitApply(a)));
+        assert_eq!(
+            state.not_current()[0].to_string(),
+            "ConfigMap/apps/b status: 'Unknown': status not yet observed"
+        );
+        state.handle(0, Ok(Event::InitDone));
+        let not_current = state.not_current();
+        assert_eq!(not_current.len(), 1);
+        assert_eq!(
+            not_current[0].to_string(),
+            "ConfigMap/apps/b status: 'Unknown': not found"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_with_a_ttl_that_disappears_finished() {
+        let job_resource = ApiResource::erase::<k8s_openapi::api::batch::v1::Job>(&());
+        let mut state = State::new(
+            &client(),
+            vec![(job_resource, true, id("batch", "Job", "apps", "migrate"))],
+            false,
+        );
+        let job = obj(json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "migrate", "namespace": "apps"},
+            "spec": {"ttlSecondsAfterFinished": 0},
+            "status": {"startTime": "2026-01-01T00:00:00Z", "active": 1}}));
+        state.handle(0, Ok(Event::Apply(job.clone())));
+        assert!(state.outcome().is_none());
+        state.handle(0, Ok(Event::Delete(job)));
+        assert!(matches!(state.outcome(), Some(Ok(()))));
+    }
+
+    #[tokio::test]
+    async fn failures_end_the_wait_only_when_nothing_else_can_change_unless_fail_fast() {
+        let cr = ApiResource {
+            group: "example.com".into(),
+            version: "v1".into(),
+            api_version: "example.com/v1".into(),
+            kind: "Widget".into(),
+            plural: "widgets".into(),
+        };
+        let widget = |name: &str, cond: Value| {
+            obj(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                "metadata": {"name": name, "namespace": "apps"},
+                "status": {"conditions": [cond]}}))
+        };
+        let stalled = json!({"type": "Stalled", "status": "True", "message": "bad spec"});
+        let ready = json!({"type": "Ready", "status": "True"});
+        let pending = json!({"type": "Ready", "status": "False", "message": "working"});
+        for fail_fast in [false, true] {
+            let mut state = State::new(
+                &client(),
+                vec![
+                    (cr.clone(), true, id("example.com", "Widget", "apps", "a")),
+                    (cr.clone(), true, id("example.com", "Widget", "apps", "b")),
+                ],
+                fail_fast,
+            );
+            state.handle(0, Ok(Event::Apply(widget("a", stalled.clone()))));
+            state.handle(0, Ok(Event::Apply(widget("b", pending.clone()))));
+            assert_eq!(state.outcome().is_some(), fail_fast);
+            state.handle(0, Ok(Event::Apply(widget("b", ready.clone()))));
+            let Some(Err(err)) = state.outcome() else {
+                panic!("a Failed object with the rest Current ends the wait");
+            };
+            assert_eq!(
+                err.to_string(),
+                "failed early due to stalled resources: [Widget/apps/a status: 'Failed': bad spec]"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn many_namespaces_share_one_cluster_wide_watch() {
+        let cm = ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&());
+        let objects = (0..20)
+            .map(|i| {
+                (
+                    cm.clone(),
+                    true,
+                    id("", "ConfigMap", &format!("ns{i}"), "c"),
+                )
+            })
+            .collect();
+        let state = State::new(&client(), objects, true);
+        assert_eq!(state.watches.len(), 1);
+        let few = (0..3)
+            .map(|i| {
+                (
+                    cm.clone(),
+                    true,
+                    id("", "ConfigMap", &format!("ns{i}"), "c"),
+                )
+            })
+            .collect();
+        assert_eq!(State::new(&client(), few, true).watches.len(), 3);
+    }
+}

@@ -2,8 +2,10 @@
 //! `checkGenericProperties` and the "legacy" per-kind functions). Flux computes health with
 //! exactly these rules, so tug follows them, messages included, to be a drop-in: a user who
 //! reads "Available: 0/2" in Flux reads the same here. Where tug says more (a crashing
-//! container's reason, a namespace's phase) it only adds to the message; the status is what
-//! kstatus would report.
+//! container's reason, a namespace's phase, a Deployment's deadline message) it only adds to
+//! the message; the status is what kstatus would report. One kind differs from plain
+//! kstatus the way Flux's does: Jobs, which Flux's kustomize-controller judges with its own
+//! reader so that a health check waits for completion.
 
 use super::pods;
 use super::{Health, HealthStatus};

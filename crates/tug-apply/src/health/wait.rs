@@ -1,10 +1,12 @@
 //! Waiting for a set of objects to become healthy, with watches.
 //!
-//! Each kind and namespace is watched once (an object alone in its kind and namespace is
-//! watched by name, with a field selector), so a set of a thousand objects costs a handful of
-//! watches, not a thousand polls. Workloads also get a watch on the pods of their namespace,
-//! and Deployments on its ReplicaSets, to see which pods belong to the current rollout and
-//! why they do not start.
+//! Each kind is watched once per namespace (an object alone in its kind and namespace is
+//! watched by name, with a field selector), or once cluster-wide when its objects span more
+//! than a few namespaces, so a set of a thousand objects costs a handful of watches, not a
+//! thousand polls. Workloads also get a watch on the pods of their namespaces, and
+//! Deployments on the ReplicaSets, to see which pods belong to the current rollout and why
+//! they do not start. (Cluster-wide watches need cluster-wide list/watch permission, which
+//! a GitOps controller has.)
 //!
 //! The outcome follows Flux's `WaitForSet` (fluxcd/pkg/ssa): success once every object is
 //! Current; on timeout an error naming each object that is not, with its status and

@@ -173,7 +173,7 @@ impl<'a> Builder<'a> {
         }
         for c in &k.crds {
             let (_, text) = self.read_text(dir, c)?;
-            transform::merge_crd_file(&mut acc.config, &text);
+            transform::merge_crd_file(&mut acc.config, &text, c)?;
         }
         generator::run_generators(self, k, dir, &mut acc.resources)?;
         for c in &k.components {

@@ -77,21 +77,37 @@ pub fn run_transformers(
                     let mut i = 0;
                     while i < res.len() {
                         if t.matches(&res[i]) {
-                            let mut d = doc.clone();
-                            // A targeted patch takes the target's identity unless told otherwise.
-                            if let Some(dm) = d.as_map_mut() {
-                                let meta = dm.entry_map("metadata");
-                                if !allow_name || !meta.contains_key("name") {
-                                    meta.insert("name", Value::Str(res[i].name()));
-                                }
-                                if !allow_kind || !dm.contains_key("kind") {
-                                    dm.insert("kind", Value::Str(res[i].kind()));
-                                }
+                            let r = &mut res[i];
+                            // kustomize's ApplySmPatch: a patch allowed to rename records the
+                            // old id (so references follow); otherwise the target keeps its
+                            // name and kind, and always its namespace.
+                            let (name, ns, kind) = (r.name(), r.namespace(), r.kind());
+                            if allow_name || allow_kind {
+                                r.store_prev_id();
                             }
-                            let builtin = patch::is_builtin_group(&res[i].gvk().group);
-                            if !patch::strategic_merge(&mut res[i].obj, &d, builtin, &[]) {
+                            let builtin = patch::is_builtin_group(&r.gvk().group);
+                            if !patch::strategic_merge(&mut r.obj, &doc, builtin, &[]) {
                                 res.remove(i);
                                 continue;
+                            }
+                            if !allow_kind {
+                                if let Some(m) = r.obj.as_map_mut() {
+                                    m.insert("kind", Value::Str(kind));
+                                }
+                            }
+                            if !allow_name {
+                                r.set_name(&name);
+                            }
+                            if ns.is_empty() {
+                                if let Some(m) = r
+                                    .obj
+                                    .get_path_mut(&["metadata"])
+                                    .and_then(Value::as_map_mut)
+                                {
+                                    m.remove("namespace");
+                                }
+                            } else {
+                                r.set_namespace(&ns);
                             }
                         }
                         i += 1;
@@ -601,6 +617,100 @@ pub fn merge_config_file(config: &mut Config, text: &str, file: &str) -> Result<
     Ok(())
 }
 
-/// `crds:` files can declare name references through OpenAPI extensions; accepted, and
-/// their `x-kubernetes-object-ref-*` hints are not yet used.
-pub fn merge_crd_file(_config: &mut Config, _text: &str) {}
+/// Reads a `crds:` file: OpenAPI definitions (JSON or YAML, keyed by type name). Every
+/// definition that looks like a Kubernetes type (has `kind`, `apiVersion`, `metadata`) adds
+/// field specs from its properties' `x-kubernetes-*` extensions, following `$ref`s: object
+/// references become name references, annotation/label-selector/identity markers extend the
+/// annotation, label and prefix specs. The kind is the type name after its last `.`.
+pub fn merge_crd_file(config: &mut Config, text: &str, file: &str) -> Result<()> {
+    let docs = parse_documents(text).map_err(|e| msg(format!("{file}: {e}")))?;
+    let Some(Value::Map(defs)) = docs.into_iter().next() else {
+        return Err(msg(format!(
+            "unable to parse open API definition from '{file}'"
+        )));
+    };
+    for (name, def) in defs.iter() {
+        let Some(props) = crd_properties(def) else {
+            continue;
+        };
+        if !(props.contains_key("kind")
+            && props.contains_key("apiVersion")
+            && props.contains_key("metadata"))
+        {
+            continue;
+        }
+        let kind = name.rsplit('.').next().unwrap_or(name).to_string();
+        let mut seen = Vec::new();
+        crd_walk(config, &kind, &defs, name, &mut Vec::new(), &mut seen);
+    }
+    Ok(())
+}
+
+fn crd_properties(def: &Value) -> Option<&Map> {
+    def.get_path(&["Schema", "properties"])?.as_map()
+}
+
+fn crd_walk(
+    config: &mut Config,
+    kind: &str,
+    defs: &Map,
+    type_name: &str,
+    path: &mut Vec<String>,
+    seen: &mut Vec<String>,
+) {
+    // Recursive schemas would loop forever; kustomize has no guard, but never needs one for
+    // the definitions it accepts.
+    if seen.iter().any(|s| s == type_name) {
+        return;
+    }
+    let Some(props) = defs.get(type_name).and_then(crd_properties) else {
+        return;
+    };
+    seen.push(type_name.to_string());
+    for (prop, schema) in props.iter() {
+        let Some(sm) = schema.as_map() else { continue };
+        path.push(prop.clone());
+        let spec = |extra: Option<&str>| {
+            let mut p = path.join("/");
+            if let Some(e) = extra {
+                p.push('/');
+                p.push_str(e);
+            }
+            FieldSpec::new(kind, "", "", &p, false)
+        };
+        let ext = |k: &str| sm.get(k).and_then(Value::scalar_text);
+        if ext("x-kubernetes-annotation").is_some() {
+            config.common_annotations.push(spec(None));
+        }
+        if ext("x-kubernetes-label-selector").is_some() {
+            config.common_labels.push(spec(None));
+        }
+        if ext("x-kubernetes-identity").is_some() {
+            config.name_prefix.push(spec(None));
+        }
+        if let (Some(version), Some(target_kind)) = (
+            ext("x-kubernetes-object-ref-api-version"),
+            ext("x-kubernetes-object-ref-kind"),
+        ) {
+            let key = ext("x-kubernetes-object-ref-name-key").unwrap_or_else(|| "name".into());
+            let target = Gvk {
+                group: String::new(),
+                version,
+                kind: target_kind,
+            };
+            let fs = spec(Some(&key));
+            match config.name_refs.iter_mut().find(|n| n.target == target) {
+                Some(existing) => existing.referrers.push(fs),
+                None => config.name_refs.push(crate::defaults::NameRef {
+                    target,
+                    referrers: vec![fs],
+                }),
+            }
+        }
+        if let Some(r) = sm.get("$ref").and_then(Value::as_str) {
+            crd_walk(config, kind, defs, r, path, seen);
+        }
+        path.pop();
+    }
+    seen.pop();
+}

@@ -5,8 +5,8 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use tug_apply::health::{wait, HealthError, HealthStatus};
-use tug_apply::{Discovery, ObjectId};
+use tug_apply::health::{targets, wait, HealthError, HealthStatus};
+use tug_apply::{Discovery, ObjectId, VersionedId};
 use tug_testsupport::{cluster, simulator::SIMULATE_ANNOTATION};
 
 const LONG: Duration = Duration::from_secs(90);
@@ -479,7 +479,23 @@ async fn objects_in_many_namespaces_share_one_watch_and_are_reported_by_namespac
         namespaces.push(ns);
     }
     let client = namespaces[0].client.clone();
-    let result = wait(client.clone(), objects.clone(), LONG, true).await;
+    // The same targets, as the apply engine would resolve them from its inventory.
+    let ids: Vec<VersionedId> = objects
+        .iter()
+        .map(|(_, _, id)| VersionedId {
+            id: id.clone(),
+            version: "v1".into(),
+        })
+        .collect();
+    let resolved = targets(&Discovery::new(client.clone()), &ids)
+        .await
+        .expect("ConfigMaps are served");
+    assert_eq!(
+        resolved.iter().map(|t| &t.2).collect::<Vec<_>>(),
+        objects.iter().map(|t| &t.2).collect::<Vec<_>>()
+    );
+    assert!(resolved.iter().all(|t| t.1 && t.0.plural == "configmaps"));
+    let result = wait(client.clone(), resolved, LONG, true).await;
     assert!(result.is_ok(), "{}", result.unwrap_err());
 
     let mut missing = objects[3].2.clone();

@@ -21,6 +21,21 @@ use serde_json::Value;
 use std::fmt;
 use std::time::SystemTime;
 
+/// What [`wait`] needs for each object (its resource and scope), resolved through discovery
+/// from the ids and versions the apply engine and inventory carry.
+pub async fn targets(
+    discovery: &crate::Discovery,
+    ids: &[crate::VersionedId],
+) -> Result<Vec<(kube::api::ApiResource, bool, crate::ObjectId)>, crate::discovery::DiscoveryError>
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for v in ids {
+        let resolved = discovery.resolve(&v.api_version(), &v.id.kind).await?;
+        out.push((resolved.resource, resolved.namespaced, v.id.clone()));
+    }
+    Ok(out)
+}
+
 /// kstatus's statuses (its `NotFound` is reported by the waiter as `Unknown` with a message
 /// saying the object was not found).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

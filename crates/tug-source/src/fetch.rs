@@ -685,7 +685,10 @@ mod tests {
 
     #[test]
     fn finds_passwords_written_into_urls() {
-        assert_eq!(url_password("https://bob:hunter22@h/r.git"), Some("hunter22"));
+        assert_eq!(
+            url_password("https://bob:hunter22@h/r.git"),
+            Some("hunter22")
+        );
         assert_eq!(url_password("https://bob@h/r.git"), None);
         assert_eq!(url_password("https://h/a@b"), None);
         assert_eq!(url_password("ssh://git@h:22/r"), None);

@@ -209,11 +209,14 @@ pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Makes a server's command line for its directory and port.
+type BuildCommand = dyn FnMut(&Path, u16) -> Result<Command> + Send;
+
 /// A running server process (and its process group), its scratch directory and log.
 pub struct ServerProcess {
     name: &'static str,
     child: Option<Child>,
-    build: Box<dyn FnMut(&Path, u16) -> Result<Command> + Send>,
+    build: Box<BuildCommand>,
     dir: Option<tempfile::TempDir>,
     log: PathBuf,
     pub port: u16,
@@ -566,7 +569,7 @@ impl SshServer {
         let host = SshKey::generate(dir.path(), "host_ed25519", None)?;
         let client_key = SshKey::generate(dir.path(), "client_ed25519", None)?;
         fs::write(dir.path().join("authorized_keys"), &client_key.public)?;
-        let user = run(&mut Command::new("id").arg("-un"))?;
+        let user = run(Command::new("id").arg("-un"))?;
         if unsafe { libc::geteuid() } == 0 {
             // sshd running as root insists on its privilege separation directory.
             fs::create_dir_all("/run/sshd")?;

@@ -41,6 +41,10 @@ pub enum Error {
     #[error("{what} not found in {url}")]
     ReferenceNotFound { url: String, what: String },
 
+    /// The fetch did not finish within `spec.timeout`.
+    #[error("fetching {url} timed out after {timeout}")]
+    Timeout { url: String, timeout: String },
+
     /// Any other failure of the Git protocol or of reading fetched objects.
     #[error("git operation on {url} failed: {cause}")]
     Git { url: String, cause: String },

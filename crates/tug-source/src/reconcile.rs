@@ -9,7 +9,9 @@ use crate::fetch::{fetch, FetchOutcome, FetchRequest};
 use crate::{Auth, Reference, Storage, DEFAULT_RETENTION_RECORDS};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::BTreeMap;
+use std::time::Duration;
 use tug_api::conditions::{self, reason};
+use tug_api::revision::Revision;
 use tug_api::{GitRepository, GitRepositoryStatus};
 
 /// What happened, for the controller's events and logs (the status says the rest).
@@ -123,13 +125,9 @@ pub fn reconcile(
         .as_ref()
         .filter(|a| storage.exists(a) && status.observed_ignore == spec.ignore)
         .and_then(|a| a.revision.parse().ok());
-    let request = FetchRequest {
-        url: &spec.url,
-        reference: &reference,
-        auth: &auth,
-        last_revision: current.as_ref(),
-    };
-    let outcome = match fetch(&request) {
+    let timeout = tug_api::duration::parse_duration(spec.timeout_or_default())
+        .unwrap_or(Duration::from_secs(60));
+    let outcome = match fetch_within(&spec.url, reference, auth, current, timeout) {
         Err(e) => {
             let outcome = fail(&mut status, &e, true);
             return (status, outcome);
@@ -192,4 +190,39 @@ pub fn reconcile(
     );
     status.observed_generation = generation;
     (status, outcome)
+}
+
+/// Runs the fetch on its own thread and gives up waiting after `timeout` (Flux's
+/// `spec.timeout`), so a stalled server cannot hold a reconcile forever. The abandoned fetch
+/// ends on its own (connect timeouts, the server closing); its result is dropped.
+fn fetch_within(
+    url: &str,
+    reference: Reference,
+    auth: Auth,
+    last: Option<Revision>,
+    timeout: Duration,
+) -> crate::Result<FetchOutcome> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned_url = url.to_string();
+    std::thread::Builder::new()
+        .name("tug-git-fetch".into())
+        .spawn(move || {
+            let request = FetchRequest {
+                url: &owned_url,
+                reference: &reference,
+                auth: &auth,
+                last_revision: last.as_ref(),
+            };
+            let _ = tx.send(fetch(&request));
+        })
+        .map_err(|e| Error::Git {
+            url: crate::error::redact_url(url),
+            cause: format!("starting the fetch thread: {e}"),
+        })?;
+    rx.recv_timeout(timeout).unwrap_or_else(|_| {
+        Err(Error::Timeout {
+            url: crate::error::redact_url(url),
+            timeout: format!("{}s", timeout.as_secs_f64()),
+        })
+    })
 }

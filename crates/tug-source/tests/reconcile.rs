@@ -158,3 +158,29 @@ fn invalid_reference_stalls() {
     let (status, _) = reconcile(&obj, None, &Storage::new(dir.path(), "h").unwrap());
     assert!(conditions::is_true(&status.conditions, conditions::STALLED));
 }
+
+#[test]
+fn a_stalled_server_fails_the_reconcile_at_spec_timeout() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let mut obj = object(&format!("http://127.0.0.1:{port}/stalled.git"));
+    obj.spec.timeout = Some("1s".into());
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (status, _) = reconcile(&obj, None, &Storage::new(dir.path(), "h").unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    obj.status = Some(status);
+    let (s, _, message) = ready(&obj);
+    assert_eq!(s, "False");
+    assert_eq!(
+        message,
+        format!("fetching http://127.0.0.1:{port}/stalled.git timed out after 1s")
+    );
+}

@@ -16,6 +16,10 @@ use std::time::SystemTime;
 /// `ScheduleWindow`): schedulers often need a few seconds (autoscalers, preemption).
 const SCHEDULE_WINDOW_SECS: i64 = 15;
 
+/// The status of a pod still within the schedule window: the one status that changes with
+/// time alone, so waiters recompute it (see `wait.rs`).
+pub(crate) const POD_NOT_SCHEDULED: &str = "Pod has not been scheduled";
+
 /// The object's status cannot be read: kstatus returns an error here, which its poller shows
 /// as Unknown.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -595,7 +599,7 @@ fn pod(obj: &Value, now: SystemTime) -> Rule {
             if let Some(c) = unschedulable {
                 let created = string(obj, &["metadata", "creationTimestamp"], "");
                 if within_schedule_window(created, now) {
-                    return Ok(in_progress("Pod has not been scheduled"));
+                    return Ok(in_progress(POD_NOT_SCHEDULED));
                 }
                 let mut message = String::from("Pod could not be scheduled");
                 if !c.message.is_empty() {

@@ -17,6 +17,7 @@
 //! would keep a Deployment InProgress until its progress deadline, ten minutes by default.
 
 use super::pods::{self, Selector};
+use super::rules::POD_NOT_SCHEDULED;
 use super::{compute_kind, is_workload, with_pods, Health, HealthStatus};
 use crate::ObjectId;
 use futures::stream::{self, BoxStream};
@@ -102,22 +103,31 @@ pub async fn wait(
         return Ok(());
     }
     let mut events = stream::select_all(state.streams());
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if let Some(result) = state.outcome() {
             return result;
         }
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            Ok(Some((watch, event))) => state.handle(watch, event),
-            // Watch streams retry forever; they end only if the runtime shuts down.
-            Ok(None) | Err(_) => {
-                return Err(HealthError::Timeout {
-                    timeout,
-                    not_ready: state.not_current(),
-                })
-            }
+        tokio::select! {
+            next = events.next() => match next {
+                Some((watch, event)) => state.handle(watch, event),
+                // Watch streams retry forever; they end only if the runtime shuts down.
+                None => break,
+            },
+            _ = recheck.tick() => state.recheck(),
+            _ = tokio::time::sleep_until(deadline) => break,
         }
     }
+    Err(HealthError::Timeout {
+        timeout,
+        not_ready: state.not_current(),
+    })
 }
+
+/// How often statuses that change with time alone (a pod past kstatus's schedule window)
+/// are recomputed from what the watches last said. No request is made.
+const RECHECK: Duration = Duration::from_secs(5);
 
 /// One item of a watch stream.
 type WatchEvent = Result<Event<DynamicObject>, watcher::Error>;
@@ -201,6 +211,19 @@ impl<T> Store<T> {
         }
     }
 
+    /// Recomputes items whose status may have changed with time; returns the namespaces
+    /// where one did.
+    fn recheck(&mut self, update: impl Fn(&mut T) -> bool) -> Vec<String> {
+        let mut changed: Vec<String> = self
+            .items
+            .iter_mut()
+            .filter_map(|((ns, _), item)| update(item).then(|| ns.clone()))
+            .collect();
+        changed.sort();
+        changed.dedup();
+        changed
+    }
+
     fn in_namespace<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = (&'a str, &'a T)> + 'a {
         self.items
             .iter()
@@ -222,6 +245,8 @@ struct PodInfo {
     labels: Value,
     health: Health,
     failure: Option<String>,
+    /// The pod, kept only while its status may change with time alone.
+    recheck: Option<Value>,
 }
 
 /// What the waiter keeps of a ReplicaSet: which Deployments own it, its revision and the
@@ -295,19 +320,24 @@ fn generation_observed(obj: &Value) -> bool {
 impl PodInfo {
     fn of(pod: &DynamicObject) -> PodInfo {
         match to_json(pod) {
-            Ok(v) => PodInfo {
-                labels: serde_json::json!({"metadata": {"labels": v
-                    .get("metadata")
-                    .and_then(|m| m.get("labels"))
-                    .cloned()
-                    .unwrap_or(Value::Null)}}),
-                health: compute_kind("", "Pod", &v, SystemTime::now()),
-                failure: pods::failure(&v),
-            },
+            Ok(v) => {
+                let health = compute_kind("", "Pod", &v, SystemTime::now());
+                PodInfo {
+                    labels: serde_json::json!({"metadata": {"labels": v
+                        .get("metadata")
+                        .and_then(|m| m.get("labels"))
+                        .cloned()
+                        .unwrap_or(Value::Null)}}),
+                    failure: pods::failure(&v),
+                    recheck: (health.message == POD_NOT_SCHEDULED).then(|| v.clone()),
+                    health,
+                }
+            }
             Err(e) => PodInfo {
                 labels: Value::Null,
                 health: Health::new(HealthStatus::Unknown, e),
                 failure: None,
+                recheck: None,
             },
         }
     }
@@ -692,6 +722,46 @@ impl State {
         health
     }
 
+    /// Recomputes the statuses that change with time alone: pods (tracked, or of tracked
+    /// workloads) waiting within kstatus's schedule window.
+    fn recheck(&mut self) {
+        let now = SystemTime::now();
+        for idx in 0..self.objects.len() {
+            let t = &mut self.objects[idx];
+            if t.own.message != POD_NOT_SCHEDULED {
+                continue;
+            }
+            if let Some(live) = &t.live {
+                t.own = compute_kind(&t.group, &t.id.kind, live, now);
+                self.refresh(idx);
+            }
+        }
+        let mut changed = Vec::new();
+        for w in &mut self.watches {
+            if let Target::Pods(store) = &mut w.target {
+                changed.extend(store.recheck(|p| {
+                    let Some(pod) = &p.recheck else {
+                        return false;
+                    };
+                    let health = compute_kind("", "Pod", pod, now);
+                    if health == p.health {
+                        return false;
+                    }
+                    if health.message != POD_NOT_SCHEDULED {
+                        p.recheck = None;
+                    }
+                    p.health = health;
+                    true
+                }));
+            }
+        }
+        for ns in changed {
+            for idx in self.workloads.get(&ns).cloned().unwrap_or_default() {
+                self.refresh(idx);
+            }
+        }
+    }
+
     /// `Some` when the wait is over: all Current, or failures that waiting will not fix.
     fn outcome(&self) -> Option<Result<(), HealthError>> {
         if self.objects.iter().all(|t| t.health.is_current()) {
@@ -981,6 +1051,36 @@ mod tests {
                 "failed early due to stalled resources: [Widget/apps/a status: 'Failed': bad spec]"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_unschedulable_pod_fails_once_the_schedule_window_passes_without_new_events() {
+        let pod_resource = ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&());
+        let mut state = State::new(
+            &client(),
+            vec![(pod_resource, true, id("", "Pod", "apps", "big"))],
+            false,
+        );
+        let created = k8s_openapi::jiff::Timestamp::now()
+            - k8s_openapi::jiff::SignedDuration::from_millis(13_000);
+        let pod = obj(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "big", "namespace": "apps",
+                         "creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                "reason": "Unschedulable", "message": "0/1 nodes are available: 1 Insufficient memory."}]}}));
+        state.handle(0, Ok(Event::Apply(pod)));
+        assert_eq!(state.objects[0].health.message, POD_NOT_SCHEDULED);
+        assert!(state.outcome().is_none());
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        state.recheck();
+        let Some(Err(err)) = state.outcome() else {
+            panic!("still {:?}", state.objects[0].health);
+        };
+        assert_eq!(
+            err.to_string(),
+            "failed early due to stalled resources: [Pod/apps/big status: 'Failed': \
+             Pod could not be scheduled: 0/1 nodes are available: 1 Insufficient memory.]"
+        );
     }
 
     #[tokio::test]

@@ -160,10 +160,10 @@ const FOREIGN_MANAGERS: &[(&str, &str)] = &[
 
 /// An object to apply, resolved against the API.
 #[derive(Clone, Debug)]
-struct Desired {
-    obj: Value,
-    id: VersionedId,
-    resolved: Resolved,
+pub(crate) struct Desired {
+    pub(crate) obj: Value,
+    pub(crate) id: VersionedId,
+    pub(crate) resolved: Resolved,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,7 +273,7 @@ impl Applier {
     }
 
     /// Resolves kinds and namespaces; every failure is reported, not just the first.
-    async fn resolve(&self, objects: Vec<Value>) -> Result<Vec<Desired>, Vec<String>> {
+    pub(crate) async fn resolve(&self, objects: Vec<Value>) -> Result<Vec<Desired>, Vec<String>> {
         let mut out = Vec::with_capacity(objects.len());
         let mut failures = Vec::new();
         for mut obj in objects {
@@ -388,7 +388,7 @@ impl Applier {
 
     /// Live copies of the desired objects: one list per resource and namespace when several
     /// objects share them, single gets otherwise.
-    async fn fetch_live(
+    pub(crate) async fn fetch_live(
         &self,
         desired: &[Desired],
     ) -> Result<HashMap<ObjectId, Value>, Vec<String>> {
@@ -429,7 +429,13 @@ impl Applier {
                         let mut value = to_value(&obj);
                         value["apiVersion"] = first.resolved.resource.api_version.clone().into();
                         value["kind"] = first.resolved.resource.kind.clone().into();
-                        found.push((ObjectId { name, ..first.id.id.clone() }, value));
+                        found.push((
+                            ObjectId {
+                                name,
+                                ..first.id.id.clone()
+                            },
+                            value,
+                        ));
                     }
                 }
             } else {
@@ -468,7 +474,7 @@ impl Applier {
         }
     }
 
-    fn api(&self, d: &Desired) -> Api<DynamicObject> {
+    pub(crate) fn api(&self, d: &Desired) -> Api<DynamicObject> {
         if d.resolved.namespaced {
             Api::namespaced_with(
                 self.client.clone(),
@@ -480,7 +486,7 @@ impl Applier {
         }
     }
 
-    fn params(&self, dry_run: bool) -> PatchParams {
+    pub(crate) fn params(&self, dry_run: bool) -> PatchParams {
         let mut p = PatchParams::apply(&self.opts.field_manager).force();
         p.dry_run = dry_run;
         p
@@ -694,7 +700,7 @@ fn stage_of(kind: &str) -> usize {
     }
 }
 
-fn set_owner_labels(obj: &mut Value, owner: &Owner) {
+pub(crate) fn set_owner_labels(obj: &mut Value, owner: &Owner) {
     let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -741,12 +747,12 @@ fn has_condition(obj: &Value, type_: &str) -> bool {
         })
 }
 
-fn to_value(obj: &DynamicObject) -> Value {
+pub(crate) fn to_value(obj: &DynamicObject) -> Value {
     serde_json::to_value(obj).unwrap_or(Value::Null)
 }
 
 /// The object without what the apiserver changes on every write attempt.
-fn comparable(v: &Value) -> Value {
+pub(crate) fn comparable(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");

@@ -2,6 +2,7 @@
 //! health and diff. The Kustomization reconciler and `tug apply` drive it.
 
 pub mod apply;
+pub mod diff;
 pub mod discovery;
 pub mod drift;
 pub mod health;

@@ -43,6 +43,9 @@ enum Command {
     /// Print what a reconcile would apply, from a local directory.
     #[command(subcommand)]
     Build(BuildCommand),
+    /// Show what a reconcile from a local directory would change (exit 1 when something would).
+    #[command(subcommand)]
+    Diff(DiffCommand),
     /// Work with sources without a cluster.
     #[command(subcommand)]
     Source(cmd::source::Command),
@@ -58,6 +61,12 @@ enum ApplyCommand {
 enum BuildCommand {
     /// Render a local directory as a Kustomization would, with its owner labels.
     Kustomization(cmd::kustomization::BuildArgs),
+}
+
+#[derive(Subcommand)]
+enum DiffCommand {
+    /// Diff a local directory against the cluster with a Kustomization's settings.
+    Kustomization(cmd::kustomization::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +100,9 @@ fn main() -> ExitCode {
             }
             Command::Build(BuildCommand::Kustomization(args)) => {
                 cmd::kustomization::build(&cli.cluster, args).await
+            }
+            Command::Diff(DiffCommand::Kustomization(args)) => {
+                cmd::kustomization::diff(&cli.cluster, args).await
             }
             Command::Source(command) => cmd::source::run(command).await,
         }

@@ -221,8 +221,11 @@ async fn kustomization(ns: &tug_testsupport::TestNamespace, name: &str, timeout:
         kind: "Kustomization".into(),
         plural: "kustomizations".into(),
     };
-    let kss: Api<kube::api::DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
-    kss.patch(name, &PatchParams::apply("test"), &Patch::Apply(&ks)).await.unwrap();
+    let kss: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    kss.patch(name, &PatchParams::apply("test"), &Patch::Apply(&ks))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -233,18 +236,90 @@ async fn wait_succeeds_for_healthy_workloads_and_fails_fast_on_a_crash() {
     kustomization(&ns, "web", "2m").await;
 
     let healthy = tempdir(&format!("{}-ok", ns.name));
-    std::fs::write(healthy.join("deploy.yaml"), deployment_yaml("web", &ns.name, "{}")).unwrap();
-    let out = tug(&["apply", "kustomization", "web", "--path", healthy.to_str().unwrap(), "--wait"], &ns.name);
+    std::fs::write(
+        healthy.join("deploy.yaml"),
+        deployment_yaml("web", &ns.name, "{}"),
+    )
+    .unwrap();
+    let out = tug(
+        &[
+            "apply",
+            "kustomization",
+            "web",
+            "--path",
+            healthy.to_str().unwrap(),
+            "--wait",
+        ],
+        &ns.name,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("all objects are ready"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("all objects are ready"),
+        "{}",
+        stderr(&out)
+    );
 
     let crashing = tempdir(&format!("{}-crash", ns.name));
-    std::fs::write(crashing.join("deploy.yaml"), deployment_yaml("web", &ns.name, "{sim.tug.dev/state: CrashLoopBackOff}")).unwrap();
+    std::fs::write(
+        crashing.join("deploy.yaml"),
+        deployment_yaml("web", &ns.name, "{sim.tug.dev/state: CrashLoopBackOff}"),
+    )
+    .unwrap();
     let start = std::time::Instant::now();
-    let out = tug(&["apply", "kustomization", "web", "--path", crashing.to_str().unwrap(), "--wait"], &ns.name);
+    let out = tug(
+        &[
+            "apply",
+            "kustomization",
+            "web",
+            "--path",
+            crashing.to_str().unwrap(),
+            "--wait",
+        ],
+        &ns.name,
+    );
     let text = stderr(&out);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains(&format!("Deployment/{}/web", ns.name)), "{text}");
+    assert!(
+        text.contains(&format!("Deployment/{}/web", ns.name)),
+        "{text}"
+    );
     assert!(text.contains("CrashLoopBackOff"), "{text}");
-    assert!(start.elapsed() < std::time::Duration::from_secs(90), "did not fail fast: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(90),
+        "did not fail fast: {:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn diff_exits_zero_when_unchanged_and_one_after_a_change_without_secret_values() {
+    tug(&["install"], "flux-system");
+    let ns = cluster().namespace("diff").await.unwrap();
+    kustomization(&ns, "app", "1m").await;
+    let dir = tempdir(&format!("{}-diff", ns.name));
+    let secret = |value: &str| format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {}\nstringData:\n  password: {value}\n", ns.name);
+    std::fs::write(dir.join("secret.yaml"), secret("hunter2-original")).unwrap();
+    write_configmaps(&dir, &ns.name, 0..3);
+    let path = dir.to_str().unwrap();
+    let applied = tug(&["apply", "kustomization", "app", "--path", path], &ns.name);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+
+    let same = tug(&["diff", "kustomization", "app", "--path", path], &ns.name);
+    assert_eq!(same.status.code(), Some(0), "{}{}", stdout(&same), stderr(&same));
+    assert_eq!(stdout(&same), "");
+
+    std::fs::write(dir.join("secret.yaml"), secret("hunter2-rotated")).unwrap();
+    std::fs::write(dir.join("cm-0001.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-0001\n  namespace: {}\ndata:\n  key: changed\n", ns.name)).unwrap();
+    std::fs::remove_file(dir.join("cm-0002.yaml")).unwrap();
+    let changed = tug(&["diff", "kustomization", "app", "--path", path], &ns.name);
+    let text = stdout(&changed);
+    assert_eq!(changed.status.code(), Some(1), "{text}{}", stderr(&changed));
+    assert!(text.contains(&format!("► ConfigMap/{}/cm-0001 drifted", ns.name)), "{text}");
+    assert!(text.contains("+  key: changed"), "{text}");
+    assert!(text.contains(&format!("► Secret/{}/creds drifted", ns.name)), "{text}");
+    assert!(!text.contains("hunter2"), "a secret value leaked into the diff:\n{text}");
+    assert!(text.contains(&format!("► ConfigMap/{}/cm-0002 deleted", ns.name)), "{text}");
+    // Nothing was written by the diff.
+    let cms: Api<ConfigMap> = ns.api();
+    assert_eq!(cms.get("cm-0001").await.unwrap().data.unwrap()["key"], "value-1");
 }

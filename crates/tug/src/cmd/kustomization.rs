@@ -254,3 +254,70 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
     ));
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// Name of the Kustomization object whose settings and inventory are used.
+    pub name: String,
+    /// Local directory to render and compare with the cluster.
+    #[arg(long)]
+    pub path: PathBuf,
+}
+
+/// Prints what `tug apply kustomization` would change; exit 1 when something would.
+pub async fn diff(cluster: &ClusterArgs, args: DiffArgs) -> Result<ExitCode> {
+    let (conn, ks) = fetch(cluster, &args.name).await?;
+    let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
+    let objects = tug_controller::render::render_dir(&args.path)
+        .with_context(|| format!("{display}: build failed"))?;
+    let owner = Owner {
+        name: args.name.clone(),
+        namespace: cluster.namespace.clone(),
+    };
+    let options = ApplyOptions {
+        default_namespace: ks.spec.target_namespace.clone(),
+        owner: Some(owner),
+        ..ApplyOptions::default()
+    };
+    let discovery = Arc::new(Discovery::new(conn.client.clone()));
+    let applier = Applier::new(conn.client.clone(), discovery, options);
+    let diffs = applier
+        .diff_all(objects)
+        .await
+        .map_err(|e| anyhow!("{display}: {e}"))?;
+    let mut changed = false;
+    let mut desired = Vec::new();
+    for (id, d) in &diffs {
+        desired.push(id.to_inventory());
+        match d {
+            tug_apply::diff::ObjectDiff::Unchanged => {}
+            tug_apply::diff::ObjectDiff::Created => {
+                changed = true;
+                println!("► {} created", id.id);
+            }
+            tug_apply::diff::ObjectDiff::Configured(text) => {
+                changed = true;
+                println!("► {} drifted\n{text}", id.id);
+            }
+        }
+    }
+    let old = ks
+        .status
+        .as_ref()
+        .and_then(|s| s.inventory.clone())
+        .unwrap_or_default();
+    if ks.spec.prune {
+        let new = tug_api::kustomization::ResourceInventory { entries: desired };
+        for stale in inventory::stale(&old, &new)
+            .with_context(|| format!("{display}: reading its inventory"))?
+        {
+            changed = true;
+            println!("► {} deleted", stale.id);
+        }
+    }
+    Ok(if changed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -33,6 +33,7 @@ pub struct Config {
     pub namespace: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
+    pub var_references: Vec<FieldSpec>,
 }
 
 impl Clone for defaults::NameRef {
@@ -56,6 +57,7 @@ impl Default for Config {
             namespace: defaults::namespace_extra(),
             images: Vec::new(),
             replicas: defaults::replicas(),
+            var_references: defaults::var_references(),
         }
     }
 }
@@ -70,6 +72,8 @@ pub struct Builder<'a> {
 pub struct Accumulated {
     pub resources: Vec<Resource>,
     pub config: Config,
+    /// Legacy `vars` declared here and in every base, resolved once at the end.
+    pub vars: Vec<crate::vars::Var>,
 }
 
 fn is_remote(s: &str) -> bool {
@@ -146,13 +150,14 @@ impl<'a> Builder<'a> {
         let mut acc = Accumulated {
             resources: Vec::new(),
             config: Config::default(),
+            vars: Vec::new(),
         };
         self.stack.push(dir.clone());
         self.accumulate(&k, &dir, &mut acc)?;
         self.stack.pop();
         transform::add_hashes(&mut acc.resources)?;
         crate::nameref::fix_name_references(&mut acc.resources, &acc.config)?;
-        transform::resolve_vars(&mut acc.resources, &k)?;
+        crate::vars::resolve(&mut acc.resources, &acc.vars, &acc.config.var_references)?;
         let out = transform::sort(acc.resources, &k)?;
         Ok(out
             .into_iter()
@@ -180,6 +185,7 @@ impl<'a> Builder<'a> {
             self.accumulate_component(dir, c, acc)?;
         }
         transform::run_transformers(self, k, dir, acc)?;
+        crate::vars::merge_vars(acc, k)?;
         Ok(())
     }
 
@@ -226,11 +232,13 @@ impl<'a> Builder<'a> {
             let mut sub = Accumulated {
                 resources: Vec::new(),
                 config: acc.config.clone(),
+                vars: Vec::new(),
             };
             let r = self.accumulate(&k, &path, &mut sub);
             self.stack.pop();
             r?;
             acc.config = sub.config;
+            crate::vars::merge_var_sets(&mut acc.vars, sub.vars)?;
             for res in sub.resources {
                 append_unique(&mut acc.resources, res, rel)?;
             }

@@ -316,6 +316,7 @@ fn merge_into(res: &mut Resource, old: &Resource, b: Behavior) {
         }
     }
     res.prev_ids = old.prev_ids.clone();
+    res.ref_vars = old.ref_vars.clone();
     res.prefixes = old.prefixes.clone();
     res.suffixes = old.suffixes.clone();
     res.needs_hash = old.needs_hash && res.needs_hash;

@@ -153,6 +153,8 @@ pub struct Resource {
     pub behavior: Option<Behavior>,
     /// Ids of resources that reference this one (kustomize records them when fixing refs).
     pub ref_by: Vec<ResId>,
+    /// Names of legacy vars whose `objref` names this resource.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -165,6 +167,7 @@ impl Resource {
             needs_hash: false,
             behavior: None,
             ref_by: Vec::new(),
+            ref_vars: Vec::new(),
         }
     }
     pub fn map(&self) -> Option<&Map> {

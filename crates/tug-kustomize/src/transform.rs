@@ -416,10 +416,6 @@ pub fn add_hashes(res: &mut [Resource]) -> Result<()> {
     Ok(())
 }
 
-pub fn resolve_vars(res: &mut [Resource], k: &Kustomization) -> Result<()> {
-    crate::vars::resolve(res, k)
-}
-
 const ORDER_FIRST: &[&str] = &[
     "Namespace",
     "ResourceQuota",
@@ -590,6 +586,7 @@ pub fn merge_config_file(config: &mut Config, text: &str, file: &str) -> Result<
     config.namespace.extend(specs("namespace"));
     config.images.extend(specs("images"));
     config.replicas.extend(specs("replicas"));
+    config.var_references.extend(specs("varReference"));
     if let Some(Value::Seq(nrs)) = m.get("nameReference") {
         for nr in nrs {
             let Some(nm) = nr.as_map() else { continue };

@@ -66,6 +66,9 @@ pub struct Builder<'a> {
     pub fs: &'a dyn FileSystem,
     pub restrictor: LoadRestrictor,
     stack: Vec<PathBuf>,
+    /// With `buildMetadata`, the current kustomization's path relative to the build root
+    /// (origins are recorded relative to it); `None` when origins are not tracked.
+    pub origin: Option<String>,
 }
 
 /// The result of building one kustomization (before the final top-level steps).
@@ -90,6 +93,7 @@ impl<'a> Builder<'a> {
             fs,
             restrictor,
             stack: Vec::new(),
+            origin: None,
         }
     }
 
@@ -152,6 +156,12 @@ impl<'a> Builder<'a> {
             config: Config::default(),
             vars: Vec::new(),
         };
+        let build_metadata: Vec<String> = k
+            .list("buildMetadata")
+            .iter()
+            .filter_map(Value::scalar_text)
+            .collect();
+        self.origin = (!build_metadata.is_empty()).then(String::new);
         self.stack.push(dir.clone());
         self.accumulate(&k, &dir, &mut acc)?;
         self.stack.pop();
@@ -163,6 +173,7 @@ impl<'a> Builder<'a> {
             .into_iter()
             .map(|mut r| {
                 transform::strip_internal(&mut r);
+                crate::origin::finish(std::slice::from_mut(&mut r), &build_metadata);
                 r
             })
             .collect())
@@ -202,7 +213,10 @@ impl<'a> Builder<'a> {
             return Err(Error::NotAComponent(cdir));
         }
         self.enter(&cdir)?;
+        let saved = self.origin.clone();
+        self.origin = saved.as_deref().map(|o| crate::origin::join(o, rel));
         let r = self.accumulate(&k, &cdir, acc);
+        self.origin = saved;
         self.stack.pop();
         r
     }
@@ -234,7 +248,10 @@ impl<'a> Builder<'a> {
                 config: acc.config.clone(),
                 vars: Vec::new(),
             };
+            let saved = self.origin.clone();
+            self.origin = saved.as_deref().map(|o| crate::origin::join(o, rel));
             let r = self.accumulate(&k, &path, &mut sub);
+            self.origin = saved;
             self.stack.pop();
             r?;
             acc.config = sub.config;
@@ -245,7 +262,10 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let (_, text) = self.read_text(dir, rel)?;
-        for res in parse_resources(&text, rel)? {
+        for mut res in parse_resources(&text, rel)? {
+            if let Some(o) = &self.origin {
+                res.origin = Some(crate::origin::Origin::file(crate::origin::join(o, rel)));
+            }
             append_unique(&mut acc.resources, res, rel)?;
         }
         Ok(())

@@ -113,7 +113,18 @@ pub fn run_generators(
     for (field, is_secret) in [("configMapGenerator", false), ("secretGenerator", true)] {
         for g in k.list(field) {
             let Some(gm) = g.as_map() else { continue };
-            let res = generate(b, dir, gm, is_secret, &global)?;
+            let mut res = generate(b, dir, gm, is_secret, &global)?;
+            if let Some(o) = &b.origin {
+                let kind = if is_secret {
+                    "SecretGenerator"
+                } else {
+                    "ConfigMapGenerator"
+                };
+                res.origin = Some(crate::origin::Origin::builtin(
+                    crate::origin::join(o, &k.file),
+                    kind,
+                ));
+            }
             place(resources, res)?;
         }
     }
@@ -317,6 +328,11 @@ fn merge_into(res: &mut Resource, old: &Resource, b: Behavior) {
     }
     res.prev_ids = old.prev_ids.clone();
     res.ref_vars = old.ref_vars.clone();
+    // A merge keeps where the object first came from; a replace takes the new origin.
+    if b == Behavior::Merge && old.origin.is_some() {
+        res.origin = old.origin.clone();
+    }
+    res.transformations = old.transformations.clone();
     res.prefixes = old.prefixes.clone();
     res.suffixes = old.suffixes.clone();
     res.needs_hash = old.needs_hash && res.needs_hash;

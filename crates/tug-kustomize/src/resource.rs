@@ -155,6 +155,10 @@ pub struct Resource {
     pub ref_by: Vec<ResId>,
     /// Names of legacy vars whose `objref` names this resource.
     pub ref_vars: Vec<String>,
+    /// Where it came from, tracked only when `buildMetadata` is set.
+    pub origin: Option<crate::origin::Origin>,
+    /// Transformers that ran over it, tracked only when `buildMetadata` is set.
+    pub transformations: Vec<crate::origin::Origin>,
 }
 
 impl Resource {
@@ -168,6 +172,8 @@ impl Resource {
             behavior: None,
             ref_by: Vec::new(),
             ref_vars: Vec::new(),
+            origin: None,
+            transformations: Vec::new(),
         }
     }
     pub fn map(&self) -> Option<&Map> {

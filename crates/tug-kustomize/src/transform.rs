@@ -19,6 +19,16 @@ pub fn run_transformers(
     acc: &mut Accumulated,
 ) -> Result<()> {
     let res = &mut acc.resources;
+    // With buildMetadata, each configured transformer is noted on the resources it ran over.
+    let tracked = b.origin.as_ref().map(|o| crate::origin::join(o, &k.file));
+    let note = |res: &mut [Resource], kind: &str, times: usize| {
+        if let Some(file) = &tracked {
+            let o = crate::origin::Origin::builtin(file.clone(), kind);
+            for _ in 0..times {
+                crate::origin::note_transformer(res, &o);
+            }
+        }
+    };
     // patchesStrategicMerge
     for p in k.list("patchesStrategicMerge") {
         let Some(text) = p.as_str() else { continue };
@@ -36,6 +46,11 @@ pub fn run_transformers(
             apply_smp_by_id(res, &doc)?;
         }
     }
+    note(
+        res,
+        "PatchStrategicMergeTransformer",
+        usize::from(!k.list("patchesStrategicMerge").is_empty()),
+    );
     // patches
     for p in k.list("patches") {
         let Some(pm) = p.as_map() else { continue };
@@ -117,21 +132,25 @@ pub fn run_transformers(
             }
         }
     }
+    note(res, "PatchTransformer", k.list("patches").len());
     // namespace
     let ns = k.str_field("namespace");
     if !ns.is_empty() {
         for r in res.iter_mut() {
             set_namespace(r, &ns, &acc.config.namespace)?;
         }
+        note(res, "NamespaceTransformer", 1);
     }
     // prefix / suffix
     let prefix = k.str_field("namePrefix");
     let suffix = k.str_field("nameSuffix");
     if !prefix.is_empty() {
         add_affix(res, &prefix, true, &acc.config.name_prefix)?;
+        note(res, "PrefixTransformer", 1);
     }
     if !suffix.is_empty() {
         add_affix(res, &suffix, false, &acc.config.name_suffix)?;
+        note(res, "SuffixTransformer", 1);
     }
     // labels
     for l in k.list("labels") {
@@ -163,9 +182,16 @@ pub fn run_transformers(
     if !common.is_empty() {
         apply_map_pairs(res, &common, &acc.config.common_labels)?;
     }
+    // kustomize configures one label transformer per `labels` entry plus one for
+    // `commonLabels`, even an empty one, whenever either field is set.
+    let label_entries = k.list("labels").len();
+    if label_entries > 0 || !common.is_empty() {
+        note(res, "LabelTransformer", label_entries + 1);
+    }
     let ann = k.string_map("commonAnnotations");
     if !ann.is_empty() {
         apply_map_pairs(res, &ann, &acc.config.common_annotations)?;
+        note(res, "AnnotationsTransformer", 1);
     }
     // patchesJson6902
     for p in k.list("patchesJson6902") {
@@ -190,6 +216,11 @@ pub fn run_transformers(
             }
         }
     }
+    note(
+        res,
+        "PatchJson6902Transformer",
+        k.list("patchesJson6902").len(),
+    );
     // replicas
     for rep in k.list("replicas") {
         let Some(rm) = rep.as_map() else { continue };
@@ -218,6 +249,7 @@ pub fn run_transformers(
             )));
         }
     }
+    note(res, "ReplicaCountTransformer", k.list("replicas").len());
     // images
     for img in k.list("images") {
         let Some(im) = img.as_map() else { continue };
@@ -226,10 +258,12 @@ pub fn run_transformers(
             crate::images::apply(&mut r.obj, &rule, &acc.config.images)?;
         }
     }
+    note(res, "ImageTagTransformer", k.list("images").len());
     // replacements
     let reps = k.list("replacements");
     if !reps.is_empty() {
         crate::replacements::apply(b, dir, &reps, res)?;
+        note(res, "ReplacementTransformer", 1);
     }
     Ok(())
 }

@@ -8,6 +8,23 @@ use crate::resource::{Behavior, Resource};
 use crate::yaml::{Map, Value};
 use std::path::Path;
 
+/// kyaml's `encodeBase64` for generated Secret data and ConfigMap binaryData: an encoding
+/// of 70 characters or more is cut into 70-character lines, each ending in a newline (so it
+/// prints as a `|` block, and the content hash sees the newlines).
+fn base64_wrapped(data: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64(data);
+    if enc.len() < LINE {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
 pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
@@ -210,11 +227,11 @@ fn generate(b: &Builder, dir: &Path, g: &Map, secret: bool, global: &Options) ->
     let mut binary = Map::new();
     for (k, v) in pairs {
         if secret {
-            data.insert(k, Value::Str(base64(&v)));
+            data.insert(k, Value::Str(base64_wrapped(&v)));
         } else {
             match String::from_utf8(v) {
                 Ok(text) => data.insert(k, Value::Str(text)),
-                Err(e) => binary.insert(k, Value::Str(base64(e.as_bytes()))),
+                Err(e) => binary.insert(k, Value::Str(base64_wrapped(e.as_bytes()))),
             }
         }
     }

@@ -46,6 +46,24 @@ enum Command {
     /// Show what a reconcile from a local directory would change (exit 1 when something would).
     #[command(subcommand)]
     Diff(DiffCommand),
+    /// Display objects and their status.
+    #[command(subcommand)]
+    Get(GetCommand),
+    /// Create or update an object (or print it with --export).
+    #[command(subcommand)]
+    Create(CreateCommand),
+    /// Ask the controller for a reconcile now, and wait for it.
+    #[command(subcommand)]
+    Reconcile(ReconcileCommand),
+    /// Stop reconciling an object.
+    #[command(subcommand)]
+    Suspend(TargetCommand),
+    /// Reconcile a suspended object again.
+    #[command(subcommand)]
+    Resume(TargetCommand),
+    /// Delete an object.
+    #[command(subcommand)]
+    Delete(TargetCommand),
     /// Work with sources without a cluster.
     #[command(subcommand)]
     Source(cmd::source::Command),
@@ -67,6 +85,111 @@ enum BuildCommand {
 enum DiffCommand {
     /// Diff a local directory against the cluster with a Kustomization's settings.
     Kustomization(cmd::kustomization::DiffArgs),
+}
+
+#[derive(clap::Args)]
+struct GetArgs {
+    /// Only this object.
+    name: Option<String>,
+    /// List across all namespaces.
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+}
+
+#[derive(Subcommand)]
+enum GetCommand {
+    /// Sources.
+    #[command(subcommand, alias = "source")]
+    Sources(GetSources),
+    /// Kustomizations.
+    #[command(aliases = ["kustomization", "ks"])]
+    Kustomizations(GetArgs),
+    /// Sources and Kustomizations.
+    All(GetArgs),
+}
+
+#[derive(Subcommand)]
+enum GetSources {
+    /// GitRepositories.
+    Git(GetArgs),
+    /// Every kind of source.
+    All(GetArgs),
+}
+
+#[derive(Subcommand)]
+enum CreateCommand {
+    /// Create a source.
+    #[command(subcommand)]
+    Source(CreateSource),
+    /// Create a Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(cmd::create::KustomizationArgs),
+}
+
+#[derive(Subcommand)]
+enum CreateSource {
+    /// Create a GitRepository.
+    Git(cmd::create::GitArgs),
+}
+
+#[derive(clap::Args)]
+struct NameArg {
+    /// The object's name.
+    name: String,
+}
+
+#[derive(clap::Args)]
+struct ReconcileKustomizationArgs {
+    /// The Kustomization's name.
+    name: String,
+    /// Reconcile its source first.
+    #[arg(long)]
+    with_source: bool,
+}
+
+#[derive(Subcommand)]
+enum TargetCommand {
+    /// A source.
+    #[command(subcommand)]
+    Source(SourceTarget),
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(NameArg),
+}
+
+#[derive(Subcommand)]
+enum SourceTarget {
+    /// A GitRepository.
+    Git(NameArg),
+}
+
+#[derive(Subcommand)]
+enum ReconcileCommand {
+    /// A source.
+    #[command(subcommand)]
+    Source(SourceTarget),
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(ReconcileKustomizationArgs),
+}
+
+fn target(command: TargetCommand) -> (cmd::objects::Kind, String) {
+    match command {
+        TargetCommand::Source(SourceTarget::Git(a)) => (cmd::objects::Kind::GitRepository, a.name),
+        TargetCommand::Kustomization(a) => (cmd::objects::Kind::Kustomization, a.name),
+    }
+}
+
+async fn run_get(cluster: &cluster::ClusterArgs, command: GetCommand) -> anyhow::Result<ExitCode> {
+    use cmd::objects::{get, Kind};
+    let (kinds, args): (&[Kind], GetArgs) = match command {
+        GetCommand::Sources(GetSources::Git(a)) | GetCommand::Sources(GetSources::All(a)) => {
+            (&[Kind::GitRepository], a)
+        }
+        GetCommand::Kustomizations(a) => (&[Kind::Kustomization], a),
+        GetCommand::All(a) => (&[Kind::GitRepository, Kind::Kustomization], a),
+    };
+    get(cluster, kinds, args.all_namespaces, args.name.as_deref()).await
 }
 
 fn main() -> ExitCode {
@@ -103,6 +226,43 @@ fn main() -> ExitCode {
             }
             Command::Diff(DiffCommand::Kustomization(args)) => {
                 cmd::kustomization::diff(&cli.cluster, args).await
+            }
+            Command::Get(command) => run_get(&cli.cluster, command).await,
+            Command::Create(CreateCommand::Source(CreateSource::Git(args))) => {
+                cmd::create::git(&cli.cluster, args).await
+            }
+            Command::Create(CreateCommand::Kustomization(args)) => {
+                cmd::create::kustomization(&cli.cluster, args).await
+            }
+            Command::Reconcile(ReconcileCommand::Source(SourceTarget::Git(a))) => {
+                cmd::objects::reconcile(
+                    &cli.cluster,
+                    cmd::objects::Kind::GitRepository,
+                    &a.name,
+                    false,
+                )
+                .await
+            }
+            Command::Reconcile(ReconcileCommand::Kustomization(a)) => {
+                cmd::objects::reconcile(
+                    &cli.cluster,
+                    cmd::objects::Kind::Kustomization,
+                    &a.name,
+                    a.with_source,
+                )
+                .await
+            }
+            Command::Suspend(t) => {
+                let (kind, name) = target(t);
+                cmd::objects::set_suspend(&cli.cluster, kind, &name, true).await
+            }
+            Command::Resume(t) => {
+                let (kind, name) = target(t);
+                cmd::objects::set_suspend(&cli.cluster, kind, &name, false).await
+            }
+            Command::Delete(t) => {
+                let (kind, name) = target(t);
+                cmd::objects::delete(&cli.cluster, kind, &name).await
             }
             Command::Source(command) => cmd::source::run(command).await,
         }

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod create;
 pub mod install;
 pub mod kustomization;
 pub mod kustomize;
+pub mod objects;
 pub mod source;
 pub mod version;

@@ -1,0 +1,368 @@
+//! The verbs the flux CLI offers on its objects: `get`, `suspend`, `resume`, `delete` and
+//! `reconcile`, for GitRepositories (`source git`) and Kustomizations.
+
+use crate::cluster::{describe_kube_error, ClusterArgs, Connection};
+use crate::ui;
+use anyhow::{anyhow, bail, Result};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::ResourceExt;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// A kind the verbs work on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    GitRepository,
+    Kustomization,
+}
+
+impl Kind {
+    pub fn resource(self) -> ApiResource {
+        let (group, kind, plural) = match self {
+            Kind::GitRepository => (
+                "source.toolkit.fluxcd.io",
+                "GitRepository",
+                "gitrepositories",
+            ),
+            Kind::Kustomization => (
+                "kustomize.toolkit.fluxcd.io",
+                "Kustomization",
+                "kustomizations",
+            ),
+        };
+        ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: format!("{group}/v1"),
+            kind: kind.into(),
+            plural: plural.into(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::GitRepository => "GitRepository",
+            Kind::Kustomization => "Kustomization",
+        }
+    }
+
+    /// The revision a `get` shows: the artifact's for sources, the last applied for appliers.
+    fn revision(self, obj: &DynamicObject) -> String {
+        let status = &obj.data["status"];
+        let value = match self {
+            Kind::GitRepository => &status["artifact"]["revision"],
+            Kind::Kustomization => &status["lastAppliedRevision"],
+        };
+        value.as_str().unwrap_or("").to_string()
+    }
+
+    /// The status field that moves when a requested reconcile has been handled.
+    fn handled_revision(self, obj: &DynamicObject) -> String {
+        self.revision(obj)
+    }
+}
+
+fn api(conn: &Connection, kind: Kind, namespace: Option<&str>) -> Api<DynamicObject> {
+    match namespace {
+        Some(ns) => Api::namespaced_with(conn.client.clone(), ns, &kind.resource()),
+        None => Api::all_with(conn.client.clone(), &kind.resource()),
+    }
+}
+
+fn ready(obj: &DynamicObject) -> (String, String) {
+    let conditions = obj.data["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    match conditions.iter().find(|c| c["type"] == "Ready") {
+        Some(c) => (
+            c["status"].as_str().unwrap_or("Unknown").to_string(),
+            c["message"].as_str().unwrap_or("").to_string(),
+        ),
+        None => (
+            "Unknown".to_string(),
+            "waiting to be reconciled".to_string(),
+        ),
+    }
+}
+
+fn not_installed(conn: &Connection, kind: Kind, e: kube::Error) -> anyhow::Error {
+    match &e {
+        kube::Error::Api(s) if s.code == 404 && s.message.contains("page not found") => {
+            anyhow!(
+                "the {} kind is not installed in {} (run `tug install`)",
+                kind.name(),
+                conn.server
+            )
+        }
+        _ => anyhow!("{}: {}", kind.name(), describe_kube_error(&e)),
+    }
+}
+
+/// Prints a table like `flux get`: NAME REVISION SUSPENDED READY MESSAGE (NAMESPACE first with -A).
+pub async fn get(
+    cluster: &ClusterArgs,
+    kinds: &[Kind],
+    all_namespaces: bool,
+    name: Option<&str>,
+) -> Result<ExitCode> {
+    let conn = cluster.connect().await?;
+    conn.server_version().await?;
+    let mut out = std::io::stdout().lock();
+    for (i, &kind) in kinds.iter().enumerate() {
+        let api = api(
+            &conn,
+            kind,
+            (!all_namespaces).then_some(cluster.namespace.as_str()),
+        );
+        let mut items = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| not_installed(&conn, kind, e))?
+            .items;
+        if let Some(name) = name {
+            items.retain(|o| o.name_any() == name);
+            if items.is_empty() {
+                bail!("{} {}/{name} not found", kind.name(), cluster.namespace);
+            }
+        }
+        items.sort_by_key(|o| (o.namespace(), o.name_any()));
+        let mut rows = vec![];
+        let mut header = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
+        if all_namespaces {
+            header.insert(0, "NAMESPACE");
+        }
+        rows.push(header.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        for obj in &items {
+            let (ready, message) = ready(obj);
+            let suspended = if obj.data["spec"]["suspend"].as_bool().unwrap_or(false) {
+                "True"
+            } else {
+                "False"
+            };
+            let name = if kinds.len() > 1 {
+                format!("{}/{}", kind.name().to_lowercase(), obj.name_any())
+            } else {
+                obj.name_any()
+            };
+            let mut row = vec![
+                name,
+                kind.revision(obj),
+                suspended.to_string(),
+                ready,
+                message,
+            ];
+            if all_namespaces {
+                row.insert(0, obj.namespace().unwrap_or_default());
+            }
+            rows.push(row);
+        }
+        if i > 0 {
+            writeln!(out)?;
+        }
+        if items.is_empty() {
+            eprintln!(
+                "✗ no {} objects found in {}",
+                kind.name(),
+                if all_namespaces {
+                    "any namespace".to_string()
+                } else {
+                    format!("{} namespace", cluster.namespace)
+                }
+            );
+            continue;
+        }
+        write_table(&mut out, &rows)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_table(out: &mut impl Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}\t", width = widths[c]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Sets `spec.suspend`.
+pub async fn set_suspend(
+    cluster: &ClusterArgs,
+    kind: Kind,
+    name: &str,
+    suspend: bool,
+) -> Result<ExitCode> {
+    let conn = cluster.connect().await?;
+    let api = api(&conn, kind, Some(&cluster.namespace));
+    let verb = if suspend { "suspending" } else { "resuming" };
+    ui::action(&format!(
+        "{verb} {} {name} in {} namespace",
+        kind.name(),
+        cluster.namespace
+    ));
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"suspend": suspend}})),
+    )
+    .await
+    .map_err(|e| match &e {
+        kube::Error::Api(s) if s.code == 404 => {
+            anyhow!("{} {}/{name} not found", kind.name(), cluster.namespace)
+        }
+        _ => anyhow!(
+            "{} {}/{name}: {}",
+            kind.name(),
+            cluster.namespace,
+            describe_kube_error(&e)
+        ),
+    })?;
+    ui::success(&format!(
+        "{} {}",
+        kind.name(),
+        if suspend { "suspended" } else { "resumed" }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes the object (its finalizer, when the controller runs, prunes what it applied).
+pub async fn delete(cluster: &ClusterArgs, kind: Kind, name: &str) -> Result<ExitCode> {
+    let conn = cluster.connect().await?;
+    let api = api(&conn, kind, Some(&cluster.namespace));
+    ui::action(&format!(
+        "deleting {} {name} in {} namespace",
+        kind.name(),
+        cluster.namespace
+    ));
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => {
+            ui::success(&format!("{} deleted", kind.name()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            bail!("{} {}/{name} not found", kind.name(), cluster.namespace)
+        }
+        Err(e) => bail!(
+            "{} {}/{name}: {}",
+            kind.name(),
+            cluster.namespace,
+            describe_kube_error(&e)
+        ),
+    }
+}
+
+/// Asks the controller for a reconcile now (the `reconcile.fluxcd.io/requestedAt`
+/// annotation) and waits until it was handled, printing the revision.
+pub async fn reconcile(
+    cluster: &ClusterArgs,
+    kind: Kind,
+    name: &str,
+    with_source: bool,
+) -> Result<ExitCode> {
+    let conn = cluster.connect().await?;
+    let api = api(&conn, kind, Some(&cluster.namespace));
+    let obj = api
+        .get_opt(name)
+        .await
+        .map_err(|e| not_installed(&conn, kind, e))?
+        .ok_or_else(|| anyhow!("{} {}/{name} not found", kind.name(), cluster.namespace))?;
+    if obj.data["spec"]["suspend"].as_bool().unwrap_or(false) {
+        bail!(
+            "{} {}/{name} is suspended; run `tug resume` first",
+            kind.name(),
+            cluster.namespace
+        );
+    }
+    if with_source && kind == Kind::Kustomization {
+        let source = &obj.data["spec"]["sourceRef"];
+        if source["kind"] == "GitRepository" {
+            let source_name = source["name"].as_str().unwrap_or_default().to_string();
+            let mut source_cluster = cluster.clone();
+            if let Some(ns) = source["namespace"].as_str() {
+                source_cluster.namespace = ns.to_string();
+            }
+            Box::pin(reconcile(
+                &source_cluster,
+                Kind::GitRepository,
+                &source_name,
+                false,
+            ))
+            .await?;
+        }
+    }
+    let requested = k8s_openapi::jiff::Timestamp::now().to_string();
+    ui::action(&format!(
+        "annotating {} {name} in {} namespace",
+        kind.name(),
+        cluster.namespace
+    ));
+    let patch =
+        json!({"metadata": {"annotations": {tug_api::RECONCILE_REQUEST_ANNOTATION: requested}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
+    ui::success(&format!("{} annotated", kind.name()));
+    ui::waiting(&format!("waiting for {} reconciliation", kind.name()));
+    let deadline = Instant::now() + cluster.timeout;
+    loop {
+        let obj = api
+            .get(name)
+            .await
+            .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
+        let handled =
+            obj.data["status"]["lastHandledReconcileAt"].as_str() == Some(requested.as_str());
+        if handled {
+            let (ready, message) = ready(&obj);
+            if ready == "True" {
+                ui::success(&format!("{} reconciliation completed", kind.name()));
+                let revision = kind.handled_revision(&obj);
+                match kind {
+                    Kind::GitRepository => ui::success(&format!("fetched revision {revision}")),
+                    Kind::Kustomization => ui::success(&format!("applied revision {revision}")),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if ready == "False" {
+                bail!("{} reconciliation failed: {message}", kind.name());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {:?} waiting for {} {}/{name} to be reconciled (is `tug controller` running?)", cluster.timeout, kind.name(), cluster.namespace);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether a value is a Flux duration, for flag parsing.
+pub fn duration_arg(s: &str) -> Result<String, String> {
+    tug_api::duration::parse_duration(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Prints `objects` as YAML documents (for `--export`).
+pub fn export(objects: &[Value]) -> Result<ExitCode> {
+    for obj in objects {
+        print!("---\n{}", serde_yaml::to_string(obj)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}

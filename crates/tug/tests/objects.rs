@@ -40,8 +40,8 @@ async fn create_get_suspend_resume_delete_round() {
     ]);
     let text = String::from_utf8_lossy(&export.stdout).to_string();
     assert!(
-        text.contains("kind: GitRepository") && text.contains("semver: '>=6.0.0'")
-            || text.contains("semver: \">=6.0.0\""),
+        text.contains("kind: GitRepository")
+            && (text.contains("semver: '>=6.0.0'") || text.contains("semver: \">=6.0.0\"")),
         "{text}"
     );
 

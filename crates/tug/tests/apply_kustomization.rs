@@ -297,7 +297,9 @@ async fn diff_exits_zero_when_unchanged_and_one_after_a_change_without_secret_va
     let ns = cluster().namespace("diff").await.unwrap();
     kustomization(&ns, "app", "1m").await;
     let dir = tempdir(&format!("{}-diff", ns.name));
-    let secret = |value: &str| format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {}\nstringData:\n  password: {value}\n", ns.name);
+    let secret = |value: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {}\nstringData:\n  password: {value}\n", ns.name)
+    };
     std::fs::write(dir.join("secret.yaml"), secret("hunter2-original")).unwrap();
     write_configmaps(&dir, &ns.name, 0..3);
     let path = dir.to_str().unwrap();
@@ -305,7 +307,13 @@ async fn diff_exits_zero_when_unchanged_and_one_after_a_change_without_secret_va
     assert!(applied.status.success(), "{}", stderr(&applied));
 
     let same = tug(&["diff", "kustomization", "app", "--path", path], &ns.name);
-    assert_eq!(same.status.code(), Some(0), "{}{}", stdout(&same), stderr(&same));
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&same),
+        stderr(&same)
+    );
     assert_eq!(stdout(&same), "");
 
     std::fs::write(dir.join("secret.yaml"), secret("hunter2-rotated")).unwrap();
@@ -314,12 +322,27 @@ async fn diff_exits_zero_when_unchanged_and_one_after_a_change_without_secret_va
     let changed = tug(&["diff", "kustomization", "app", "--path", path], &ns.name);
     let text = stdout(&changed);
     assert_eq!(changed.status.code(), Some(1), "{text}{}", stderr(&changed));
-    assert!(text.contains(&format!("► ConfigMap/{}/cm-0001 drifted", ns.name)), "{text}");
+    assert!(
+        text.contains(&format!("► ConfigMap/{}/cm-0001 drifted", ns.name)),
+        "{text}"
+    );
     assert!(text.contains("+  key: changed"), "{text}");
-    assert!(text.contains(&format!("► Secret/{}/creds drifted", ns.name)), "{text}");
-    assert!(!text.contains("hunter2"), "a secret value leaked into the diff:\n{text}");
-    assert!(text.contains(&format!("► ConfigMap/{}/cm-0002 deleted", ns.name)), "{text}");
+    assert!(
+        text.contains(&format!("► Secret/{}/creds drifted", ns.name)),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2"),
+        "a secret value leaked into the diff:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("► ConfigMap/{}/cm-0002 deleted", ns.name)),
+        "{text}"
+    );
     // Nothing was written by the diff.
     let cms: Api<ConfigMap> = ns.api();
-    assert_eq!(cms.get("cm-0001").await.unwrap().data.unwrap()["key"], "value-1");
+    assert_eq!(
+        cms.get("cm-0001").await.unwrap().data.unwrap()["key"],
+        "value-1"
+    );
 }

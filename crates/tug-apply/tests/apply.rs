@@ -380,3 +380,55 @@ async fn kubectl_client_side_apply_fields_are_taken_over() {
         .unwrap();
     assert_eq!(again.changes[0].action, Action::Unchanged);
 }
+
+#[tokio::test]
+async fn ssa_annotations_if_not_present_ignore_and_reconcile_disabled_are_honoured() {
+    let ns = cluster().namespace("apply-annotations").await.unwrap();
+    let (applier, _) = applier(&ns, false);
+    let annotated = |name: &str, value: &str, key: &str, setting: &str| {
+        let mut cm = configmap(name, value);
+        cm["metadata"]["annotations"] = json!({ key: setting });
+        cm
+    };
+    let ssa = "kustomize.toolkit.fluxcd.io/ssa";
+    let reconcile = "kustomize.toolkit.fluxcd.io/reconcile";
+    let first = applier
+        .apply_all(vec![
+            annotated("seed", "1", ssa, "IfNotPresent"),
+            annotated("ignored", "1", ssa, "Ignore"),
+            annotated("frozen", "1", reconcile, "disabled"),
+        ])
+        .await
+        .unwrap();
+    let by_id = actions(&first);
+    assert_eq!(
+        by_id[&format!("ConfigMap/{}/seed", ns.name)],
+        Action::Created,
+        "IfNotPresent creates a missing object"
+    );
+    assert_eq!(
+        by_id[&format!("ConfigMap/{}/ignored", ns.name)],
+        Action::Skipped
+    );
+    assert_eq!(
+        by_id[&format!("ConfigMap/{}/frozen", ns.name)],
+        Action::Skipped
+    );
+    let names: Vec<_> = resource_versions(&ns).await.into_keys().collect();
+    assert_eq!(
+        names,
+        ["seed"],
+        "ignored and reconcile-disabled objects are never written"
+    );
+
+    // IfNotPresent never overwrites what is there, even when the manifest changes.
+    let second = applier
+        .apply_all(vec![annotated("seed", "2", ssa, "IfNotPresent")])
+        .await
+        .unwrap();
+    assert_eq!(second.changes[0].action, Action::Skipped);
+    let cms: Api<ConfigMap> = ns.api();
+    assert_eq!(cms.get("seed").await.unwrap().data.unwrap()["key"], "1");
+    // Skipped objects stay in the inventory, so they are not pruned.
+    assert_eq!(inventory::from_change_set(&first).entries.len(), 3);
+}

@@ -34,6 +34,8 @@ pub struct Config {
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
     pub var_references: Vec<FieldSpec>,
+    /// List merge keys from `openapi:` schema files.
+    pub openapi: Vec<crate::openapi::KindMergeKeys>,
 }
 
 impl Clone for defaults::NameRef {
@@ -58,6 +60,7 @@ impl Default for Config {
             images: Vec::new(),
             replicas: defaults::replicas(),
             var_references: defaults::var_references(),
+            openapi: Vec::new(),
         }
     }
 }
@@ -186,6 +189,16 @@ impl<'a> Builder<'a> {
         for c in &k.configurations {
             let (_, text) = self.read_text(dir, c)?;
             transform::merge_config_file(&mut acc.config, &text, c)?;
+        }
+        if let Some(p) = k
+            .raw
+            .get("openapi")
+            .and_then(Value::as_map)
+            .and_then(|m| m.get("path"))
+            .and_then(Value::as_str)
+        {
+            let (_, text) = self.read_text(dir, p)?;
+            acc.config.openapi.extend(crate::openapi::load(&text, p)?);
         }
         for c in &k.crds {
             let (_, text) = self.read_text(dir, c)?;

@@ -17,6 +17,7 @@ mod generator;
 mod images;
 pub mod kustomization;
 mod nameref;
+mod openapi;
 mod origin;
 mod patch;
 mod replacements;

@@ -4,26 +4,67 @@
 use crate::error::{msg, Result};
 use crate::yaml::{Map, Value};
 
-/// The merge key of a list field in built-in kinds (strategic merge patch metadata).
-fn merge_key(field: &str, parent: &[String]) -> Option<&'static str> {
+/// The merge keys of a list field in built-in kinds (strategic merge patch metadata: the
+/// `x-kubernetes-list-map-keys` when the schema has them, else the patch merge key).
+fn builtin_merge_keys(field: &str, parent: &[String]) -> Option<Vec<String>> {
     let in_service = parent.first().is_some_and(|k| k == "Service");
-    Some(match field {
+    let in_container = parent.last().is_some_and(|k| {
+        matches!(
+            k.as_str(),
+            "containers" | "initContainers" | "ephemeralContainers"
+        )
+    });
+    let keys: &[&str] = match field {
         "containers"
         | "initContainers"
         | "ephemeralContainers"
         | "volumes"
         | "env"
         | "imagePullSecrets"
-        | "resourceClaims"
-        | "conditions" => "name",
-        "ports" if in_service => "port",
-        "ports" => "containerPort",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
+        | "resourceClaims" => &["name"],
+        "conditions" => &["type"],
+        "ports" if in_service && parent.len() == 2 => &["port", "protocol"],
+        "ports" if in_container => &["containerPort", "protocol"],
+        "volumeMounts" => &["mountPath"],
+        "volumeDevices" => &["devicePath"],
+        "hostAliases" => &["ip"],
+        "topologySpreadConstraints" => &["topologyKey", "whenUnsatisfiable"],
         _ => return None,
-    })
+    };
+    Some(keys.iter().map(|k| k.to_string()).collect())
+}
+
+/// Where list merge keys come from for one resource: Kubernetes' built-in schema (for
+/// built-in groups) and any `openapi:` schema given for its kind, as (field path below the
+/// resource root, merge keys).
+#[derive(Debug, Clone, Default)]
+pub struct MergeSchema {
+    pub builtin: bool,
+    pub custom: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl MergeSchema {
+    /// `ctx` is the kind followed by the field names leading to the list.
+    fn keys(&self, field: &str, ctx: &[String]) -> Option<Vec<String>> {
+        let path: Vec<&str> = ctx
+            .iter()
+            .skip(1)
+            .map(String::as_str)
+            .chain(std::iter::once(field))
+            .collect();
+        if let Some((_, keys)) = self
+            .custom
+            .iter()
+            .find(|(p, _)| p.len() == path.len() && p.iter().zip(&path).all(|(a, b)| a == b))
+        {
+            return Some(keys.clone());
+        }
+        if self.builtin {
+            builtin_merge_keys(field, ctx)
+        } else {
+            None
+        }
+    }
 }
 
 /// Whether a kind follows Kubernetes' built-in schema (so lists merge by key); custom
@@ -37,12 +78,7 @@ pub fn is_builtin_group(group: &str) -> bool {
 
 /// Merges `patch` into `target` (both resource roots). Returns false when the patch deletes
 /// the whole object (`$patch: delete`).
-pub fn strategic_merge(
-    target: &mut Value,
-    patch: &Value,
-    builtin: bool,
-    extra_keys: &[(String, String)],
-) -> bool {
+pub fn strategic_merge(target: &mut Value, patch: &Value, schema: &MergeSchema) -> bool {
     let kind = target
         .get_path(&["kind"])
         .and_then(Value::as_str)
@@ -61,19 +97,13 @@ pub fn strategic_merge(
         }
     }
     let mut ctx = vec![kind];
-    merge_value(target, patch, &mut ctx, builtin, extra_keys);
+    merge_value(target, patch, &mut ctx, schema);
     true
 }
 
-fn merge_value(
-    target: &mut Value,
-    patch: &Value,
-    ctx: &mut Vec<String>,
-    builtin: bool,
-    extra: &[(String, String)],
-) {
+fn merge_value(target: &mut Value, patch: &Value, ctx: &mut Vec<String>, schema: &MergeSchema) {
     match (target, patch) {
-        (Value::Map(t), Value::Map(p)) => merge_map(t, p, ctx, builtin, extra),
+        (Value::Map(t), Value::Map(p)) => merge_map(t, p, ctx, schema),
         (t, p) => *t = strip_directives(p),
     }
 }
@@ -110,13 +140,7 @@ fn strip_directives(v: &Value) -> Value {
     }
 }
 
-fn merge_map(
-    t: &mut Map,
-    p: &Map,
-    ctx: &mut Vec<String>,
-    builtin: bool,
-    extra: &[(String, String)],
-) {
+fn merge_map(t: &mut Map, p: &Map, ctx: &mut Vec<String>, schema: &MergeSchema) {
     for (k, pv) in p.iter() {
         if k == "$patch" {
             continue;
@@ -141,15 +165,11 @@ fn merge_map(
         match (t.get_mut(k), pv) {
             (Some(Value::Map(tm)), Value::Map(pm)) => {
                 ctx.push(k.clone());
-                merge_map(tm, pm, ctx, builtin, extra);
+                merge_map(tm, pm, ctx, schema);
                 ctx.pop();
             }
             (Some(Value::Seq(ts)), Value::Seq(ps)) => {
-                let key = extra
-                    .iter()
-                    .find(|(f, _)| f == k)
-                    .map(|(_, key)| key.as_str())
-                    .or_else(|| if builtin { merge_key(k, ctx) } else { None });
+                let key = schema.keys(k, ctx);
                 let replace_all = ps.iter().any(|x| {
                     x.as_map()
                         .and_then(|m| m.get("$patch"))
@@ -159,7 +179,7 @@ fn merge_map(
                 match key {
                     Some(key) if !replace_all && ps.iter().all(|x| x.as_map().is_some()) => {
                         ctx.push(k.clone());
-                        merge_list(ts, ps, key, ctx, builtin, extra);
+                        merge_list(ts, ps, &key, ctx, schema);
                         ctx.pop();
                     }
                     _ => {
@@ -174,52 +194,255 @@ fn merge_map(
     }
 }
 
-/// Merges a keyed list as kustomize's kyaml walker does with `ListIncreaseDirection:
-/// prepend`: the patch's elements come first, in patch order (each merged into the target
-/// element with the same key), then the target's remaining elements in their own order.
-/// `$patch: delete` elements remove their match.
+/// The text kyaml compares for a key: the scalar's value (`80` for the number 80); maps and
+/// lists compare as "".
+fn key_text(v: &Value) -> String {
+    match v {
+        Value::Map(_) | Value::Seq(_) => String::new(),
+        other => other.scalar_text().unwrap_or_default(),
+    }
+}
+
+/// kyaml's `ElementValuesList`: each element's values for the keys, "" when missing/empty.
+fn element_values(seq: &[Value], keys: &[String]) -> Vec<Vec<String>> {
+    seq.iter()
+        .map(|e| {
+            keys.iter()
+                .map(|k| {
+                    e.as_map()
+                        .and_then(|m| m.get(k))
+                        .filter(|v| !is_nil_or_empty(v))
+                        .map(key_text)
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn is_nil_or_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Str(s) => s.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Seq(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// kyaml's `mergeValues`: key tuples that agree wherever both are set describe one element.
+fn merge_key_values(list: &mut [Vec<String>]) {
+    for i in 0..list.len() {
+        for j in 0..list.len() {
+            let (a, b) = (&list[i], &list[j]);
+            if a.len() != b.len() {
+                continue;
+            }
+            let mut common = false;
+            let mut merged = Vec::with_capacity(a.len());
+            let mut ok = true;
+            for (x, y) in a.iter().zip(b) {
+                if x == y {
+                    common = true;
+                    merged.push(x.clone());
+                } else if !x.is_empty() && !y.is_empty() {
+                    ok = false;
+                    break;
+                } else if !x.is_empty() {
+                    merged.push(x.clone());
+                } else {
+                    merged.push(y.clone());
+                }
+            }
+            if ok && common {
+                list[i] = merged.clone();
+                list[j] = merged;
+            }
+        }
+    }
+}
+
+/// kyaml's `validateKeys`: only keys some element sets take part (all keys if none does).
+fn validate_keys(
+    all: &[Vec<String>],
+    values: &[String],
+    keys: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let set: Vec<&String> = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            all.iter()
+                .any(|vs| vs.get(*i).is_some_and(|v| !v.is_empty()))
+        })
+        .map(|(_, k)| k)
+        .collect();
+    if set.is_empty() {
+        return (keys.to_vec(), values.to_vec());
+    }
+    let vk: Vec<String> = keys.iter().filter(|k| set.contains(k)).cloned().collect();
+    let vv: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| !v.is_empty() || set.contains(&&keys[*i]))
+        .map(|(_, v)| v.clone())
+        .collect();
+    (vk, vv)
+}
+
+/// kyaml's `ElementMatcher` with keys and values: the first mapping element whose every key
+/// field exists with exactly that text.
+fn element_index(seq: &[Value], keys: &[String], values: &[String]) -> Option<usize> {
+    seq.iter().position(|e| {
+        let Some(m) = e.as_map() else { return false };
+        keys.iter()
+            .zip(values)
+            .all(|(k, v)| m.get(k).is_some_and(|f| !f.is_null() && key_text(f) == *v))
+            && keys.len() == values.len()
+    })
+}
+
+/// kyaml's `ElementSetter`: drops null/empty elements, replaces (or with `None`, removes)
+/// every element matching the key values ("" matches any present value; keys past the end
+/// of `values` are not checked), and appends `element` when nothing matched.
+fn element_setter(
+    items: &mut Vec<Value>,
+    element: Option<&Value>,
+    keys: &[String],
+    values: &[String],
+) {
+    let mapping_setter = keys.first().is_some_and(|k| !k.is_empty())
+        && values.first().is_some_and(|v| !v.is_empty());
+    let mut out = Vec::with_capacity(items.len() + 1);
+    let mut matched = false;
+    for elem in std::mem::take(items) {
+        if is_null_or_empty_map(&elem) {
+            continue;
+        }
+        let Some(m) = elem.as_map() else {
+            if mapping_setter {
+                out.push(elem);
+            }
+            continue;
+        };
+        let mut found = true;
+        let mut last_hit = false;
+        for (j, k) in keys.iter().enumerate() {
+            if let Some(v) = values.get(j) {
+                last_hit = m.get(k).is_some_and(|f| v.is_empty() || key_text(f) == *v);
+            }
+            if !last_hit {
+                found = false;
+                break;
+            }
+        }
+        if !found {
+            if !values.is_empty() {
+                out.push(elem);
+            }
+            continue;
+        }
+        matched = true;
+        if let Some(e) = element {
+            out.push(e.clone());
+        }
+    }
+    *items = out;
+    if let Some(e) = element {
+        if !e.is_null() && !matched {
+            items.push(e.clone());
+        }
+    }
+}
+
+fn is_null_or_empty_map(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_delete(v: &Value) -> bool {
+    v.as_map()
+        .and_then(|m| m.get("$patch"))
+        .and_then(Value::as_str)
+        == Some("delete")
+}
+
+/// Merges a keyed list as kustomize's kyaml walker does (`ListIncreaseDirection: prepend`):
+/// the key tuples of patch then target elements, in that order, each merged or taken whole
+/// (or deleted with `$patch: delete`); then the target's elements are folded back in with
+/// kyaml's own matching, which also reproduces its behaviour for elements missing a key.
 fn merge_list(
     ts: &mut Vec<Value>,
     ps: &[Value],
-    key: &str,
+    keys: &[String],
     ctx: &mut Vec<String>,
-    builtin: bool,
-    extra: &[(String, String)],
+    schema: &MergeSchema,
 ) {
-    let mut old: Vec<Option<Value>> = std::mem::take(ts).into_iter().map(Some).collect();
-    let key_of = |v: &Value| v.as_map().and_then(|m| m.get(key)).cloned();
-    let mut out: Vec<Value> = Vec::new();
-    for pe in ps {
-        let Some(pm) = pe.as_map() else { continue };
-        let Some(kv) = pm.get(key) else {
-            out.push(strip_directives(pe));
-            continue;
-        };
-        // The same key twice in a patch merges into the element already placed.
-        if let Some(placed) = out.iter_mut().find(|o| key_of(o).as_ref() == Some(kv)) {
-            merge_value(placed, pe, ctx, builtin, extra);
-            continue;
-        }
-        let pos = old
-            .iter()
-            .position(|o| o.as_ref().and_then(key_of).as_ref() == Some(kv));
-        let is_delete = pm.get("$patch").and_then(Value::as_str) == Some("delete");
-        if is_delete {
-            if let Some(i) = pos {
-                old[i] = None;
-            }
-            continue;
-        }
-        match pos.and_then(|i| old[i].take()) {
-            Some(mut t) => {
-                merge_value(&mut t, pe, ctx, builtin, extra);
-                out.push(t);
-            }
-            None => out.push(strip_directives(pe)),
+    let mut values: Vec<Vec<String>> = Vec::new();
+    for vs in element_values(ps, keys)
+        .into_iter()
+        .chain(element_values(ts, keys))
+    {
+        if !vs.is_empty() && !values.contains(&vs) {
+            values.push(vs);
         }
     }
-    out.extend(old.into_iter().flatten());
-    *ts = out;
+    if keys.len() > 1 {
+        merge_key_values(&mut values);
+    }
+    let mut items: Vec<Value> = Vec::new();
+    let mut valid_keys = keys.to_vec();
+    for vs in values.clone() {
+        let (vk, vv) = validate_keys(&values, &vs, keys);
+        valid_keys = vk.clone();
+        let (ek, ev) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
+        let di = element_index(ts, &ek, &ev);
+        let pi = element_index(ps, &ek, &ev);
+        let val = match (di, pi) {
+            (_, Some(p)) if is_delete(&ps[p]) => None,
+            (Some(d), Some(p)) => {
+                merge_value(&mut ts[d], &ps[p], ctx, schema);
+                Some(ts[d].clone())
+            }
+            (Some(d), None) => Some(ts[d].clone()),
+            (None, Some(p)) => Some(strip_directives(&ps[p])),
+            (None, None) => None,
+        };
+        let Some(mut val) = val.filter(|v| !is_null_or_empty_map(v)) else {
+            element_setter(ts, None, &vk, &vv);
+            continue;
+        };
+        if let Value::Map(m) = &mut val {
+            for (k, v) in vk.iter().zip(&vv) {
+                if !m.contains_key(k) && !v.is_empty() {
+                    let typed = crate::yaml::resolve::resolve_plain(v)
+                        .unwrap_or_else(|_| Value::Str(v.clone()));
+                    m.insert(k.clone(), typed);
+                }
+            }
+        }
+        element_setter(&mut items, Some(&val), &vk, &vv);
+    }
+    if values.is_empty() {
+        return;
+    }
+    for elem in ts.iter() {
+        let mut vs = Vec::new();
+        for k in &valid_keys {
+            match elem.as_map().and_then(|m| m.get(k)) {
+                Some(v) => vs.push(key_text(v)),
+                None => items.push(elem.clone()),
+            }
+        }
+        if valid_keys.len() > 1 {
+            element_setter(&mut items, None, &valid_keys, &vs);
+        }
+        element_setter(&mut items, Some(elem), &valid_keys, &vs);
+    }
+    *ts = items;
 }
 
 // ---------------------------------------------------------------------------------------

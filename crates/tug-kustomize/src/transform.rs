@@ -43,7 +43,7 @@ pub fn run_transformers(
             if doc.is_null() {
                 continue;
             }
-            apply_smp_by_id(res, &doc)?;
+            apply_smp_by_id(res, &doc, &acc.config)?;
         }
     }
     note(
@@ -100,8 +100,8 @@ pub fn run_transformers(
                             if allow_name || allow_kind {
                                 r.store_prev_id();
                             }
-                            let builtin = patch::is_builtin_group(&r.gvk().group);
-                            if !patch::strategic_merge(&mut r.obj, &doc, builtin, &[]) {
+                            let schema = merge_schema(&acc.config, &r.gvk());
+                            if !patch::strategic_merge(&mut r.obj, &doc, &schema) {
                                 res.remove(i);
                                 continue;
                             }
@@ -128,7 +128,7 @@ pub fn run_transformers(
                         i += 1;
                     }
                 }
-                None => apply_smp_by_id(res, &doc)?,
+                None => apply_smp_by_id(res, &doc, &acc.config)?,
             }
         }
     }
@@ -268,7 +268,7 @@ pub fn run_transformers(
     Ok(())
 }
 
-fn apply_smp_by_id(res: &mut Vec<Resource>, doc: &Value) -> Result<()> {
+fn apply_smp_by_id(res: &mut Vec<Resource>, doc: &Value, config: &Config) -> Result<()> {
     let probe = Resource::new(doc.clone());
     let id = probe.cur_id();
     let idx = res.iter().position(|r| {
@@ -298,11 +298,25 @@ fn apply_smp_by_id(res: &mut Vec<Resource>, doc: &Value) -> Result<()> {
                 .insert("namespace", Value::Str(res[i].namespace()));
         }
     }
-    let builtin = patch::is_builtin_group(&res[i].gvk().group);
-    if !patch::strategic_merge(&mut res[i].obj, &d, builtin, &[]) {
+    let schema = merge_schema(config, &res[i].gvk());
+    if !patch::strategic_merge(&mut res[i].obj, &d, &schema) {
         res.remove(i);
     }
     Ok(())
+}
+
+/// The list merge keys for a resource: Kubernetes' own for built-in groups, plus any from
+/// `openapi:` schemas for its kind.
+fn merge_schema(config: &Config, gvk: &Gvk) -> patch::MergeSchema {
+    patch::MergeSchema {
+        builtin: patch::is_builtin_group(&gvk.group),
+        custom: config
+            .openapi
+            .iter()
+            .filter(|(g, _)| g.kind == gvk.kind && g.group == gvk.group)
+            .flat_map(|(_, lists)| lists.iter().cloned())
+            .collect(),
+    }
 }
 
 fn set_namespace(r: &mut Resource, ns: &str, extra: &[FieldSpec]) -> Result<()> {

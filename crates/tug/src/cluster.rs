@@ -108,18 +108,6 @@ pub fn describe_kube_error(e: &kube::Error) -> String {
         kube::Error::Api(status) if status.code == 403 => {
             format!("forbidden (HTTP 403): {}", status.message)
         }
-        _ => {
-            let mut msg = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                let text = s.to_string();
-                if !msg.contains(&text) {
-                    msg.push_str(": ");
-                    msg.push_str(&text);
-                }
-                source = s.source();
-            }
-            msg
-        }
+        _ => tug_apply::describe(e),
     }
 }

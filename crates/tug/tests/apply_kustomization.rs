@@ -65,24 +65,8 @@ async fn versions(cms: &Api<ConfigMap>) -> BTreeMap<String, String> {
 async fn a_thousand_configmaps_created_unchanged_pruned_and_protected_from_bad_input() {
     tug(&["install"], "flux-system");
     let ns = cluster().namespace("apply-ks").await.unwrap();
-    let ks = json!({
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-        "metadata": {"name": "bulk", "namespace": ns.name},
-        "spec": {"interval": "10m", "prune": true, "suspend": true, "sourceRef": {"kind": "GitRepository", "name": "unused"}}
-    });
-    let resource = kube::api::ApiResource {
-        group: "kustomize.toolkit.fluxcd.io".into(),
-        version: "v1".into(),
-        api_version: "kustomize.toolkit.fluxcd.io/v1".into(),
-        kind: "Kustomization".into(),
-        plural: "kustomizations".into(),
-    };
-    let kss: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
-    kss.patch("bulk", &PatchParams::apply("test"), &Patch::Apply(&ks))
-        .await
-        .unwrap();
-
+    kustomization(&ns, "bulk", "1m").await;
+    let kss = kustomizations(&ns);
     let dir = tempdir(&ns.name);
     write_configmaps(&dir, &ns.name, 0..1000);
     let path = dir.to_str().unwrap();
@@ -208,12 +192,7 @@ fn deployment_yaml(name: &str, namespace: &str, pod_annotations: &str) -> String
     )
 }
 
-async fn kustomization(ns: &tug_testsupport::TestNamespace, name: &str, timeout: &str) {
-    let ks = json!({
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-        "metadata": {"name": name, "namespace": ns.name},
-        "spec": {"interval": "10m", "timeout": timeout, "prune": true, "suspend": true, "sourceRef": {"kind": "GitRepository", "name": "unused"}}
-    });
+fn kustomizations(ns: &tug_testsupport::TestNamespace) -> Api<kube::api::DynamicObject> {
     let resource = kube::api::ApiResource {
         group: "kustomize.toolkit.fluxcd.io".into(),
         version: "v1".into(),
@@ -221,8 +200,16 @@ async fn kustomization(ns: &tug_testsupport::TestNamespace, name: &str, timeout:
         kind: "Kustomization".into(),
         plural: "kustomizations".into(),
     };
-    let kss: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    Api::namespaced_with(ns.client.clone(), &ns.name, &resource)
+}
+
+async fn kustomization(ns: &tug_testsupport::TestNamespace, name: &str, timeout: &str) {
+    let ks = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": ns.name},
+        "spec": {"interval": "10m", "timeout": timeout, "prune": true, "suspend": true, "sourceRef": {"kind": "GitRepository", "name": "unused"}}
+    });
+    let kss = kustomizations(ns);
     kss.patch(name, &PatchParams::apply("test"), &Patch::Apply(&ks))
         .await
         .unwrap();

@@ -183,8 +183,10 @@ impl<'a> Builder<'a> {
     }
 
     fn accumulate(&mut self, k: &Kustomization, dir: &Path, acc: &mut Accumulated) -> Result<()> {
+        // Ids already present, so that appending stays linear in the number of resources.
+        let mut ids: IdIndex = acc.resources.iter().map(Resource::id_key).collect();
         for entry in k.resources() {
-            self.accumulate_resource(dir, &entry, acc)?;
+            self.accumulate_resource(dir, &entry, acc, &mut ids)?;
         }
         for c in &k.configurations {
             let (_, text) = self.read_text(dir, c)?;
@@ -245,7 +247,13 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn accumulate_resource(&mut self, dir: &Path, rel: &str, acc: &mut Accumulated) -> Result<()> {
+    fn accumulate_resource(
+        &mut self,
+        dir: &Path,
+        rel: &str,
+        acc: &mut Accumulated,
+        ids: &mut IdIndex,
+    ) -> Result<()> {
         if is_remote(rel) {
             return Err(Error::Remote(rel.to_string()));
         }
@@ -270,7 +278,7 @@ impl<'a> Builder<'a> {
             acc.config = sub.config;
             crate::vars::merge_var_sets(&mut acc.vars, sub.vars)?;
             for res in sub.resources {
-                append_unique(&mut acc.resources, res, rel)?;
+                append_unique(&mut acc.resources, ids, res, rel)?;
             }
             return Ok(());
         }
@@ -279,19 +287,27 @@ impl<'a> Builder<'a> {
             if let Some(o) = &self.origin {
                 res.origin = Some(crate::origin::Origin::file(crate::origin::join(o, rel)));
             }
-            append_unique(&mut acc.resources, res, rel)?;
+            append_unique(&mut acc.resources, ids, res, rel)?;
         }
         Ok(())
     }
 }
 
 /// Adds `res`, refusing a second resource with the same id.
-pub fn append_unique(list: &mut Vec<Resource>, res: Resource, from: &str) -> Result<()> {
-    let id = res.cur_id();
-    if list.iter().any(|r| r.cur_id().same_as(&id)) {
+/// The current ids of the resources accumulated so far (see [`Resource::id_key`]).
+pub type IdIndex = std::collections::HashSet<(String, String, String, String)>;
+
+/// Appends a resource, refusing a second resource with the same current id.
+pub fn append_unique(
+    list: &mut Vec<Resource>,
+    ids: &mut IdIndex,
+    res: Resource,
+    from: &str,
+) -> Result<()> {
+    if !ids.insert(res.id_key()) {
         return Err(Error::DuplicateId(format!(
             "{} (merging resources from '{from}')",
-            id.display()
+            res.cur_id().display()
         )));
     }
     list.push(res);

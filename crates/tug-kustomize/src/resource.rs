@@ -124,13 +124,6 @@ impl ResId {
         };
         a == b
     }
-    /// Ids collide when gvk and name match and namespaces are equal (cluster-scoped kinds
-    /// ignore namespace).
-    pub fn same_as(&self, other: &ResId) -> bool {
-        self.gvk == other.gvk
-            && self.name == other.name
-            && (self.gvk.is_cluster_scoped() || self.ns_equals(other))
-    }
 }
 
 /// How a generated resource combines with one of the same id.
@@ -185,6 +178,31 @@ impl Resource {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_string()
+    }
+    fn str_ref(&self, path: &[&str]) -> &str {
+        self.obj
+            .get_path(path)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    }
+    /// A hashable form of the current id (kustomize's `ResId.Equals`: "" and
+    /// "default" namespaces are one, cluster-scoped kinds have none).
+    pub fn id_key(&self) -> (String, String, String, String) {
+        let kind = self.str_ref(&["kind"]);
+        let ns = if is_cluster_scoped_kind(kind) {
+            ""
+        } else {
+            match self.str_ref(&["metadata", "namespace"]) {
+                "" => "default",
+                n => n,
+            }
+        };
+        (
+            self.str_ref(&["apiVersion"]).to_string(),
+            kind.to_string(),
+            self.str_ref(&["metadata", "name"]).to_string(),
+            ns.to_string(),
+        )
     }
     pub fn kind(&self) -> String {
         self.str_at(&["kind"])

@@ -1,3 +1,11 @@
 //! Reconcilers that wire sources, rendering and apply together: the GitOps loop.
+//!
+//! [`gitrepository`] turns GitRepositories into artifacts; [`kustomization`] renders a path of
+//! a source's artifact and applies it. `tug controller` runs both in one process.
 
+pub mod artifact;
+pub mod common;
+pub mod gitrepository;
+pub mod kustomization;
 pub mod render;
+pub mod substitute;

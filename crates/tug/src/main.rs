@@ -67,6 +67,8 @@ enum Command {
     /// Work with sources without a cluster.
     #[command(subcommand)]
     Source(cmd::source::Command),
+    /// Run the reconcilers (GitRepository, Kustomization) and the artifact server.
+    Controller(cmd::controller::Args),
 }
 
 #[derive(Subcommand)]
@@ -198,8 +200,11 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    ui::init_logging();
     let cli = Cli::parse();
+    match &cli.command {
+        Command::Controller(args) => cmd::controller::init_logging(args),
+        _ => ui::init_logging(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -265,6 +270,7 @@ fn main() -> ExitCode {
                 cmd::objects::delete(&cli.cluster, kind, &name).await
             }
             Command::Source(command) => cmd::source::run(command).await,
+            Command::Controller(args) => cmd::controller::run(&cli.cluster, args).await,
         }
     });
     match result {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod controller;
 pub mod create;
 pub mod install;
 pub mod kustomization;

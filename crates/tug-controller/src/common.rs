@@ -1,0 +1,214 @@
+//! What both reconcilers share: writing a status only when it changed, Kubernetes Events,
+//! and exponential back-off after failures.
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A failure of the controller machinery itself (not of the user's objects, which end up in
+/// conditions): the API refused a status write, a Secret could not be read...
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what}: {}", tug_apply::describe(.source))]
+    Kube {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn kube(what: impl Into<String>, source: kube::Error) -> Self {
+        Error::Kube {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// The JSON merge patch (RFC 7386) that turns `old` into `new`, or `None` when they are equal.
+/// Sending only the difference keeps status writes small, and fields that went away are sent
+/// as `null` so they are removed (a plain merge of the new status would leave them).
+pub fn merge_patch(old: &Value, new: &Value) -> Option<Value> {
+    if old == new {
+        return None;
+    }
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut patch = Map::new();
+            for (k, nv) in n {
+                match o.get(k) {
+                    Some(ov) => {
+                        if let Some(p) = merge_patch(ov, nv) {
+                            patch.insert(k.clone(), p);
+                        }
+                    }
+                    None => {
+                        patch.insert(k.clone(), nv.clone());
+                    }
+                }
+            }
+            for k in o.keys() {
+                if !n.contains_key(k) {
+                    patch.insert(k.clone(), Value::Null);
+                }
+            }
+            Some(Value::Object(patch))
+        }
+        _ => Some(new.clone()),
+    }
+}
+
+/// Writes `new` as the status of `obj` when it differs from the current one; a no-op
+/// reconcile therefore writes nothing. Returns whether a write was made.
+pub async fn patch_status<K, S>(
+    api: &Api<K>,
+    name: &str,
+    old: Option<&S>,
+    new: &S,
+) -> Result<bool, Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+    S: Serialize,
+{
+    let to_json = |s: &S| serde_json::to_value(s).map_err(|e| Error::Other(e.to_string()));
+    let old = match old {
+        Some(s) => to_json(s)?,
+        None => Value::Object(Map::new()),
+    };
+    let Some(patch) = merge_patch(&old, &to_json(new)?) else {
+        return Ok(false);
+    };
+    let body = serde_json::json!({ "status": patch });
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| Error::kube(format!("writing the status of {name}"), e))?;
+    Ok(true)
+}
+
+/// Publishes a Kubernetes Event about `obj`. Event failures are logged, never fatal: an
+/// event is a notification, the status is the record.
+pub async fn publish<K>(recorder: &Recorder, obj: &K, warning: bool, reason: &str, note: String)
+where
+    K: Resource<DynamicType = ()>,
+{
+    // The API limits notes to 1 kB; long change sets are cut, as Flux's events are.
+    let mut note = note;
+    if note.len() > 1000 {
+        let mut cut = 990;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+        note.push_str("\n…");
+    }
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: reason.to_string(),
+        note: Some(note),
+        action: "Reconcile".to_string(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!(error = %tug_apply::describe(&e), "publishing an event failed");
+    }
+}
+
+/// The reporter of every event tug's controllers emit.
+pub fn reporter(controller: &str) -> Reporter {
+    Reporter {
+        controller: controller.to_string(),
+        instance: std::env::var("POD_NAME").ok(),
+    }
+}
+
+/// Exponential back-off per object after consecutive failures, as controller-runtime's rate
+/// limiter does for Flux: a first retry soon, then doubling, capped.
+#[derive(Default)]
+pub struct Backoff {
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// First retry delay (Flux's `--min-retry-delay` default).
+const MIN_RETRY: Duration = Duration::from_millis(750);
+/// Longest retry delay (Flux's `--max-retry-delay` default).
+const MAX_RETRY: Duration = Duration::from_secs(15 * 60);
+
+impl Backoff {
+    /// Records a failure of `key` and returns how long to wait before the next attempt.
+    pub fn failed(&self, key: &str) -> Duration {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(key.to_string()).or_insert(0);
+        let delay = MIN_RETRY.saturating_mul(1u32 << (*n).min(20));
+        *n = n.saturating_add(1);
+        delay.min(MAX_RETRY)
+    }
+
+    /// Forgets the failures of `key` after a success.
+    pub fn succeeded(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+}
+
+/// `namespace/name` of an object, for logs and back-off keys.
+pub fn key<K: Resource>(obj: &K) -> String {
+    format!(
+        "{}/{}",
+        obj.meta().namespace.as_deref().unwrap_or_default(),
+        obj.meta().name.as_deref().unwrap_or_default()
+    )
+}
+
+/// The value of the `reconcile.fluxcd.io/requestedAt` annotation, if any.
+pub fn requested_at<K: Resource>(obj: &K) -> Option<String> {
+    obj.meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(tug_api::RECONCILE_REQUEST_ANNOTATION))
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_sends_only_differences_and_nulls_removed_fields() {
+        let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        let new = json!({"a": 1, "b": {"c": 2, "d": 4}, "f": true});
+        assert_eq!(
+            merge_patch(&old, &new),
+            Some(json!({"b": {"d": 4}, "e": null, "f": true}))
+        );
+        assert_eq!(merge_patch(&new, &new), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_resets() {
+        let b = Backoff::default();
+        assert_eq!(b.failed("x"), MIN_RETRY);
+        assert_eq!(b.failed("x"), MIN_RETRY * 2);
+        assert_eq!(b.failed("x"), MIN_RETRY * 4);
+        b.succeeded("x");
+        assert_eq!(b.failed("x"), MIN_RETRY);
+        for _ in 0..40 {
+            b.failed("y");
+        }
+        assert_eq!(b.failed("y"), MAX_RETRY);
+    }
+}

@@ -1,0 +1,729 @@
+//! The Kustomization controller: renders a path of a source's artifact and keeps the cluster
+//! equal to it, with Flux's kustomize-controller semantics.
+//!
+//! A reconcile is a sequence of steps, each owning the condition it can fail with, as Flux's:
+//! suspended → dependencies → source → artifact → build → apply → prune → health. A failure
+//! stops the sequence with Ready=False and the step's reason; nothing after it runs (in
+//! particular nothing is pruned after a failed build or apply, and the inventory is kept).
+
+use crate::artifact;
+use crate::common::{self, Backoff, Error};
+use crate::substitute;
+use futures::FutureExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::Recorder;
+use kube::runtime::finalizer::{finalizer, Event as Finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Client, ResourceExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tug_api::conditions::{self, reason};
+use tug_api::kustomization::ResourceInventory;
+use tug_api::{GitRepository, Kustomization, KustomizationStatus};
+use tug_apply::{inventory, prune, Action as Change, Applier, ApplyOptions, Discovery, Owner};
+use tug_source::Storage;
+
+/// The name Events are reported under, as Flux's controller is named.
+pub const CONTROLLER_NAME: &str = "kustomize-controller";
+/// Flux's finalizer on Kustomizations.
+pub const FINALIZER: &str = "finalizers.fluxcd.io";
+
+/// What the reconciler needs, shared by all reconciles.
+pub struct Context {
+    pub client: Client,
+    pub discovery: Arc<Discovery>,
+    /// The artifact storage of this process's source controller, read directly when the
+    /// artifact is there; otherwise artifacts are downloaded from their URL.
+    pub storage: Option<Storage>,
+    pub recorder: Recorder,
+    pub field_manager: String,
+    pub backoff: Backoff,
+}
+
+impl Context {
+    pub fn new(client: Client, storage: Option<Storage>, field_manager: String) -> Self {
+        Context {
+            discovery: Arc::new(Discovery::new(client.clone())),
+            recorder: Recorder::new(client.clone(), common::reporter(CONTROLLER_NAME)),
+            client,
+            storage,
+            field_manager,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// The controller over `api`, also triggered by the GitRepositories of `sources` (when their
+/// artifact moves to a revision a Kustomization has not attempted) and by the Kustomizations
+/// it depends on (when they change, e.g. become Ready), so neither waits for an interval.
+pub fn controller(
+    api: Api<Kustomization>,
+    sources: Api<GitRepository>,
+    concurrency: u16,
+) -> Controller<Kustomization> {
+    let config = crate::gitrepository::watcher_config();
+    let ctrl = Controller::new(api.clone(), config.clone())
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
+    let store = ctrl.store();
+    let by_source = store.clone();
+    ctrl.watches(sources, config.clone(), move |repo: GitRepository| {
+        let revision = repo
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| a.revision.clone());
+        let repo_ns = repo.namespace().unwrap_or_default();
+        let repo_name = repo.name_any();
+        by_source
+            .state()
+            .into_iter()
+            .filter(|ks| {
+                let src = &ks.spec.source_ref;
+                src.kind == "GitRepository"
+                    && src.name == repo_name
+                    && src
+                        .namespace
+                        .clone()
+                        .or_else(|| ks.namespace())
+                        .is_some_and(|ns| ns == repo_ns)
+            })
+            .filter(|ks| {
+                revision.is_some()
+                    && ks
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.last_attempted_revision.clone())
+                        != revision
+            })
+            .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+            .collect::<Vec<_>>()
+    })
+    .watches(api, config, move |dep: Kustomization| {
+        let dep_ns = dep.namespace().unwrap_or_default();
+        let dep_name = dep.name_any();
+        store
+            .state()
+            .into_iter()
+            .filter(|ks| {
+                ks.spec.depends_on.iter().any(|d| {
+                    d.name == dep_name
+                        && d.namespace
+                            .clone()
+                            .or_else(|| ks.namespace())
+                            .is_some_and(|ns| ns == dep_ns)
+                })
+            })
+            .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+            .collect::<Vec<_>>()
+    })
+}
+
+/// One reconcile: the finalizer first (added on first sight; on deletion the inventory is
+/// pruned when `spec.prune`), then the steps of [`apply`].
+pub fn reconcile(
+    obj: Arc<Kustomization>,
+    ctx: Arc<Context>,
+) -> futures::future::BoxFuture<'static, Result<Action, Error>> {
+    // Boxed here so that the future's `Send` is proven at a concrete type (the controller
+    // spawns it; rustc cannot prove it through the generic runner's higher-ranked bounds).
+    reconcile_steps(obj, ctx).boxed()
+}
+
+async fn reconcile_steps(obj: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
+    finalizer(&api, FINALIZER, obj, move |event| {
+        let step = match event {
+            Finalizer::Apply(ks) => apply(ks, ctx).boxed(),
+            Finalizer::Cleanup(ks) => cleanup(ks, ctx).boxed(),
+        };
+        step
+    })
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Other(other.to_string()),
+    })
+}
+
+/// After an error of the machinery (API unreachable, status write refused): retry with
+/// exponential back-off.
+pub fn error_policy(obj: Arc<Kustomization>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = common::key(obj.as_ref());
+    tracing::warn!(%key, error = %err, "reconcile error");
+    Action::requeue(ctx.backoff.failed(&key))
+}
+
+/// A step that stopped the reconcile: the Ready reason and the message naming the cause.
+struct Failure {
+    reason: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Durations of a Kustomization: interval, retry interval (defaults to the interval), and
+/// timeout (defaults to the interval), as Flux's getters.
+struct Timing {
+    interval: Duration,
+    retry: Duration,
+    timeout: Duration,
+}
+
+fn timing(ks: &Kustomization) -> Timing {
+    let parse = |s: &str| tug_api::duration::parse_duration(s).ok();
+    let interval = parse(&ks.spec.interval).unwrap_or(Duration::from_secs(600));
+    Timing {
+        interval,
+        retry: ks
+            .spec
+            .retry_interval
+            .as_deref()
+            .and_then(parse)
+            .unwrap_or(interval),
+        timeout: ks
+            .spec
+            .timeout
+            .as_deref()
+            .and_then(parse)
+            .unwrap_or(interval),
+    }
+}
+
+fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// The reconcile of a live (not deleting) Kustomization.
+async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = common::key(ks.as_ref());
+    // Step: suspended objects are left alone until they change.
+    if ks.spec.suspend {
+        tracing::debug!(%key, "suspended; skipping");
+        return Ok(Action::await_change());
+    }
+    let namespace = ks.namespace().unwrap_or_default();
+    let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
+    let timing = timing(&ks);
+    let generation = ks.metadata.generation;
+    let old = ks.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+    if let Some(at) = common::requested_at(ks.as_ref()) {
+        status.last_handled_reconcile_at = Some(at);
+    }
+    let started = Instant::now();
+
+    let result = run_steps(&ks, &ctx, &mut status, &timing).boxed().await;
+    status.observed_generation = generation;
+    conditions::remove(&mut status.conditions, conditions::RECONCILING);
+    let action = match result {
+        Ok(Some(changes)) => {
+            let revision = status.last_applied_revision.clone().unwrap_or_default();
+            conditions::remove(&mut status.conditions, conditions::STALLED);
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::READY,
+                    true,
+                    reason::RECONCILIATION_SUCCEEDED,
+                    format!("Applied revision: {revision}"),
+                    generation,
+                    now(),
+                ),
+            );
+            common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
+                .boxed()
+                .await?;
+            tracing::info!(%key, %revision, elapsed = ?started.elapsed(), "reconciled");
+            let lines = changes.changed_lines();
+            let new_revision = old.last_applied_revision.as_deref() != Some(revision.as_str());
+            if !lines.is_empty() || new_revision {
+                let note = if lines.is_empty() {
+                    format!("Applied revision: {revision}")
+                } else {
+                    lines
+                };
+                common::publish(
+                    &ctx.recorder,
+                    ks.as_ref(),
+                    false,
+                    reason::RECONCILIATION_SUCCEEDED,
+                    note,
+                )
+                .await;
+            }
+            ctx.backoff.succeeded(&key);
+            Action::requeue(timing.interval)
+        }
+        // A step asked to wait (dependencies, source) without it being an apply failure.
+        Ok(None) => {
+            common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
+                .boxed()
+                .await?;
+            Action::requeue(timing.retry)
+        }
+        Err(failure) => {
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::READY,
+                    false,
+                    failure.reason,
+                    &failure.message,
+                    generation,
+                    now(),
+                ),
+            );
+            let changed = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
+                .boxed()
+                .await?;
+            tracing::warn!(%key, reason = failure.reason, message = %failure.message, "reconcile failed");
+            if changed {
+                common::publish(
+                    &ctx.recorder,
+                    ks.as_ref(),
+                    true,
+                    failure.reason,
+                    failure.message,
+                )
+                .await;
+            }
+            Action::requeue(timing.retry)
+        }
+    };
+    Ok(action)
+}
+
+/// The steps after suspension. `Ok(Some(changes))` is a successful apply; `Ok(None)` means
+/// the reconcile waits (its condition is already set in `status`); `Err` a failed step.
+async fn run_steps(
+    ks: &Kustomization,
+    ctx: &Context,
+    status: &mut KustomizationStatus,
+    timing: &Timing,
+) -> Result<Option<tug_apply::ChangeSet>, Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
+    let generation = ks.metadata.generation;
+
+    // Step: dependencies must be Ready at their current generation.
+    if let Err(message) = check_dependencies(ks, ctx).boxed().await {
+        conditions::set(
+            &mut status.conditions,
+            conditions::new(
+                conditions::READY,
+                false,
+                reason::DEPENDENCY_NOT_READY,
+                format!("{message}, retrying in {}", tug_api_duration(timing.retry)),
+                generation,
+                now(),
+            ),
+        );
+        return Ok(None);
+    }
+
+    // Step: the source must exist, be Ready and have an artifact; otherwise the last
+    // applied state is kept and the reconcile waits for it.
+    let artifact = source_artifact(ks, ctx, &namespace).boxed().await?;
+    let revision = artifact.revision.clone();
+    status.last_attempted_revision = Some(revision.clone());
+
+    // Step: fetch, verify and unpack the artifact.
+    let bytes = artifact::fetch(&artifact, ctx.storage.as_ref())
+        .await
+        .map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
+    artifact::verify(&artifact, &bytes)
+        .map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("tug-kustomization-")
+        .tempdir()
+        .map_err(|e| {
+            Failure::new(
+                reason::ARTIFACT_FAILED,
+                format!("creating a temporary directory: {e}"),
+            )
+        })?;
+    let root = tmp.path().to_path_buf();
+    let extracted = tokio::task::spawn_blocking(move || artifact::extract(&bytes, &root))
+        .await
+        .map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
+    extracted.map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
+
+    // Step: build (kustomize or plain manifests) and substitute variables.
+    let dir = artifact::resolve_path(tmp.path(), ks.spec.path.as_deref())
+        .map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
+    let shown_path = ks.spec.path.clone().unwrap_or_else(|| "./".into());
+    let rendered = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || crate::render::render_dir(&dir))
+            .await
+            .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))?
+    };
+    let base = tmp.path().to_path_buf();
+    let objects = rendered.map_err(|e| {
+        // Paths in messages are relative to the artifact, as the user knows them.
+        let message = e.to_string().replace(&format!("{}/", base.display()), "");
+        let message = message.replace(&base.display().to_string(), ".");
+        Failure::new(
+            reason::BUILD_FAILED,
+            format!("kustomize build of {shown_path} failed: {message}"),
+        )
+    })?;
+    let objects = post_build(ks, ctx, &namespace, objects).boxed().await?;
+    drop(tmp);
+
+    // Step: apply, with the Kustomization as owner.
+    let owner = Owner {
+        name: ks.name_any(),
+        namespace: namespace.clone(),
+    };
+    let options = ApplyOptions {
+        field_manager: ctx.field_manager.clone(),
+        force: ks.spec.force,
+        default_namespace: ks.spec.target_namespace.clone(),
+        owner: Some(owner.clone()),
+        ..ApplyOptions::default()
+    };
+    let applier = Applier::new(ctx.client.clone(), ctx.discovery.clone(), options);
+    let timeout = timing.timeout;
+    // rustc cannot prove `apply_all`'s future `Send` (higher-ranked closures over borrowed
+    // objects inside it), so it runs on a blocking thread driven by this runtime instead of
+    // being held across this task's awaits.
+    let handle = tokio::runtime::Handle::current();
+    let applied = tokio::task::spawn_blocking(move || {
+        handle.block_on(
+            async move { tokio::time::timeout(timeout, applier.apply_all(objects)).await },
+        )
+    })
+    .await
+    .map_err(|e| {
+        Failure::new(
+            reason::RECONCILIATION_FAILED,
+            format!("apply task failed: {e}"),
+        )
+    })?;
+    let mut changes = match applied {
+        Ok(Ok(changes)) => changes,
+        Ok(Err(e)) => return Err(Failure::new(reason::RECONCILIATION_FAILED, e.to_string())),
+        Err(_) => {
+            return Err(Failure::new(
+                reason::RECONCILIATION_FAILED,
+                format!("apply timed out after {}", tug_api_duration(timing.timeout)),
+            ))
+        }
+    };
+
+    // Step: prune what left the set, then record the new inventory.
+    let new_inventory = inventory::from_change_set(&changes);
+    let old_inventory = status.inventory.clone().unwrap_or_default();
+    if ks.spec.prune {
+        let stale = inventory::stale(&old_inventory, &new_inventory)
+            .map_err(|e| Failure::new(reason::PRUNE_FAILED, e.to_string()))?;
+        match prune::prune(&ctx.client, &ctx.discovery, &owner, &stale).await {
+            Ok(pruned) => changes.extend(pruned),
+            Err(e) => {
+                // Keep what could not be deleted in the inventory, so the next reconcile
+                // retries it.
+                let deleted: Vec<_> = e.partial.changes.iter().map(|c| c.id.id.clone()).collect();
+                let mut entries = new_inventory.entries.clone();
+                entries.extend(
+                    stale
+                        .iter()
+                        .filter(|s| !deleted.contains(&s.id))
+                        .map(|s| s.to_inventory()),
+                );
+                entries.sort();
+                entries.dedup();
+                status.inventory = Some(ResourceInventory { entries });
+                return Err(Failure::new(reason::PRUNE_FAILED, e.to_string()));
+            }
+        }
+    }
+    status.inventory = Some(new_inventory);
+
+    // Step: health of the applied objects (spec.wait) and of spec.healthChecks.
+    if ks.spec.wait || !ks.spec.health_checks.is_empty() {
+        let started = Instant::now();
+        match check_health(ks, ctx, &changes, &namespace, timing.timeout)
+            .boxed()
+            .await
+        {
+            Ok(()) => conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::HEALTHY,
+                    true,
+                    reason::SUCCEEDED,
+                    format!("Health check passed in {:?}", started.elapsed()),
+                    generation,
+                    now(),
+                ),
+            ),
+            Err(message) => {
+                conditions::set(
+                    &mut status.conditions,
+                    conditions::new(
+                        conditions::HEALTHY,
+                        false,
+                        reason::HEALTH_CHECK_FAILED,
+                        &message,
+                        generation,
+                        now(),
+                    ),
+                );
+                return Err(Failure::new(reason::HEALTH_CHECK_FAILED, message));
+            }
+        }
+    } else {
+        conditions::remove(&mut status.conditions, conditions::HEALTHY);
+    }
+
+    status.last_applied_revision = Some(revision);
+    Ok(Some(changes))
+}
+
+/// Go's duration style for messages (`30s`, `5m0s` is Flux's; seconds are enough here).
+fn tug_api_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.3}s", d.as_secs_f64())
+    }
+}
+
+/// `Ok` when every `dependsOn` Kustomization is Ready at its current generation; otherwise
+/// Flux's message naming the first that is not.
+async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), String> {
+    for dep in &ks.spec.depends_on {
+        let ns = dep
+            .namespace
+            .clone()
+            .or_else(|| ks.namespace())
+            .unwrap_or_default();
+        let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
+        let name = format!("{ns}/{}", dep.name);
+        let found = api.get_opt(&dep.name).await.map_err(|e| {
+            format!(
+                "dependency '{name}' could not be read: {}",
+                tug_apply::describe(&e)
+            )
+        })?;
+        let Some(found) = found else {
+            return Err(format!("dependency '{name}' not found"));
+        };
+        let status = found.status.unwrap_or_default();
+        let ready = status.observed_generation == found.metadata.generation
+            && conditions::is_true(&status.conditions, conditions::READY);
+        if !ready {
+            return Err(format!("dependency '{name}' is not ready"));
+        }
+    }
+    Ok(())
+}
+
+/// The source's artifact, or the ArtifactFailed failure Flux reports while it has none.
+async fn source_artifact(
+    ks: &Kustomization,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<tug_api::meta::Artifact, Failure> {
+    let src = &ks.spec.source_ref;
+    if src.kind != "GitRepository" {
+        return Err(Failure::new(
+            reason::ARTIFACT_FAILED,
+            format!("source kind '{}' is not supported yet", src.kind),
+        ));
+    }
+    let src_ns = src
+        .namespace
+        .clone()
+        .unwrap_or_else(|| namespace.to_string());
+    let name = format!("{}/{src_ns}/{}", src.kind, src.name);
+    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &src_ns);
+    let repo = api
+        .get_opt(&src.name)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                reason::ARTIFACT_FAILED,
+                format!("reading {name}: {}", tug_apply::describe(&e)),
+            )
+        })?
+        .ok_or_else(|| {
+            Failure::new(
+                reason::ARTIFACT_FAILED,
+                format!("Source '{name}' not found"),
+            )
+        })?;
+    let status = repo.status.unwrap_or_default();
+    match status.artifact {
+        Some(a) if conditions::is_true(&status.conditions, conditions::READY) => Ok(a),
+        Some(_) | None => Err(Failure::new(
+            reason::ARTIFACT_FAILED,
+            format!("Source artifact of '{name}' is not ready"),
+        )),
+    }
+}
+
+/// `spec.postBuild`: variables from `substituteFrom` (ConfigMaps, Secrets; later ones win,
+/// `substitute` wins over all), then substitution over every object.
+async fn post_build(
+    ks: &Kustomization,
+    ctx: &Context,
+    namespace: &str,
+    objects: Vec<serde_json::Value>,
+) -> Result<Vec<serde_json::Value>, Failure> {
+    let Some(post) = &ks.spec.post_build else {
+        return Ok(objects);
+    };
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for from in &post.substitute_from {
+        let fail = |what: String| Failure::new(reason::BUILD_FAILED, what);
+        let data: Option<BTreeMap<String, String>> = match from.kind.as_str() {
+            "ConfigMap" => Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace)
+                .get_opt(&from.name)
+                .await
+                .map_err(|e| {
+                    fail(format!(
+                        "substitute from 'ConfigMap/{namespace}/{}': {}",
+                        from.name,
+                        tug_apply::describe(&e)
+                    ))
+                })?
+                .map(|cm| cm.data.unwrap_or_default()),
+            "Secret" => Api::<Secret>::namespaced(ctx.client.clone(), namespace)
+                .get_opt(&from.name)
+                .await
+                .map_err(|e| {
+                    fail(format!(
+                        "substitute from 'Secret/{namespace}/{}': {}",
+                        from.name,
+                        tug_apply::describe(&e)
+                    ))
+                })?
+                .map(|s| {
+                    s.data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                        .collect()
+                }),
+            other => {
+                return Err(fail(format!(
+                    "substitute from kind '{other}' is not supported (ConfigMap or Secret)"
+                )))
+            }
+        };
+        match data {
+            Some(d) => vars.extend(d),
+            None if from.optional => {}
+            None => {
+                return Err(fail(format!(
+                    "substitute from '{}/{namespace}/{}' failed: not found",
+                    from.kind, from.name
+                )))
+            }
+        }
+    }
+    vars.extend(post.substitute.clone());
+    let always = post.substitute_strategy.as_deref() == Some("Always");
+    if vars.is_empty() && !always {
+        return Ok(objects);
+    }
+    substitute::substitute_objects(objects, &vars, false)
+        .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
+}
+
+/// Waits for the applied objects (`spec.wait`) and `spec.healthChecks` to be healthy.
+async fn check_health(
+    ks: &Kustomization,
+    ctx: &Context,
+    changes: &tug_apply::ChangeSet,
+    namespace: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut targets = Vec::new();
+    if ks.spec.wait {
+        let ids: Vec<_> = changes
+            .changes
+            .iter()
+            .filter(|c| !matches!(c.action, Change::Skipped | Change::Deleted))
+            .map(|c| c.id.clone())
+            .collect();
+        targets = tug_apply::health::targets(&ctx.discovery, &ids)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for check in &ks.spec.health_checks {
+        let api_version = check.api_version.clone().unwrap_or_else(|| "v1".into());
+        let resolved = ctx
+            .discovery
+            .resolve(&api_version, &check.kind)
+            .await
+            .map_err(|e| format!("healthChecks: {e}"))?;
+        let (group, _) = tug_apply::object::split_api_version(&api_version);
+        let id = tug_apply::ObjectId {
+            group: group.into(),
+            kind: check.kind.clone(),
+            namespace: if resolved.namespaced {
+                check
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| namespace.to_string())
+            } else {
+                String::new()
+            },
+            name: check.name.clone(),
+        };
+        if !targets.iter().any(|(_, _, t)| *t == id) {
+            targets.push((resolved.resource, resolved.namespaced, id));
+        }
+    }
+    tug_apply::health::wait(ctx.client.clone(), targets, timeout, true)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Deletion: prune the inventory when `spec.prune` (and not suspended, as Flux), then let
+/// the finalizer go.
+async fn cleanup(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = common::key(ks.as_ref());
+    let inventory = ks
+        .status
+        .as_ref()
+        .and_then(|s| s.inventory.clone())
+        .unwrap_or_default();
+    if !ks.spec.prune || ks.spec.suspend || inventory.entries.is_empty() {
+        tracing::info!(%key, "deleted; objects left in place (prune disabled, suspended or none)");
+        return Ok(Action::await_change());
+    }
+    let owner = Owner {
+        name: ks.name_any(),
+        namespace: ks.namespace().unwrap_or_default(),
+    };
+    let stale = inventory::ids(&inventory).map_err(|e| Error::Other(format!("{key}: {e}")))?;
+    let pruned = prune::prune(&ctx.client, &ctx.discovery, &owner, &stale)
+        .await
+        .map_err(|e| Error::Other(format!("{key}: {e}")))?;
+    tracing::info!(%key, deleted = pruned.changes.len(), "deleted; inventory pruned");
+    common::publish(
+        &ctx.recorder,
+        ks.as_ref(),
+        false,
+        "Progressing",
+        pruned.changed_lines(),
+    )
+    .await;
+    Ok(Action::await_change())
+}

@@ -1,0 +1,470 @@
+//! End to end: the real `tug controller` process against the local control plane, fed by a
+//! real Git server. Each test runs its own controller scoped to its own namespace.
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tug_testsupport::git::{free_port, GitRepo, HttpGitServer, RepoRoot};
+use tug_testsupport::{cluster, TestNamespace};
+
+/// The controller process; killed when the test ends, panics included.
+struct ControllerProcess {
+    child: Child,
+    log: PathBuf,
+    dir: PathBuf,
+}
+
+impl ControllerProcess {
+    fn start(namespace: &str) -> Self {
+        let storage = std::env::temp_dir().join(format!("tug-ctrl-{namespace}"));
+        std::fs::create_dir_all(&storage).unwrap();
+        let log = storage.join("controller.log");
+        let port = free_port().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tug"))
+            .args([
+                "controller",
+                "--watch-all-namespaces=false",
+                "-n",
+                namespace,
+            ])
+            .arg("--storage-path")
+            .arg(storage.join("artifacts"))
+            .args(["--storage-addr", &format!("127.0.0.1:{port}")])
+            .env("KUBECONFIG", cluster().kubeconfig())
+            .env("RUST_LOG", "info,tug_controller=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("starting tug controller");
+        ControllerProcess {
+            child,
+            log,
+            dir: storage,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status within `within`.
+    fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: signalling our own child by its pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- controller log ---\n{}", self.log());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn install() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tug"))
+        .arg("install")
+        .env("KUBECONFIG", cluster().kubeconfig())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
+    kube::api::ApiResource {
+        group: group.into(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+fn kustomizations(ns: &TestNamespace) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        ns.client.clone(),
+        &ns.name,
+        &resource(
+            "kustomize.toolkit.fluxcd.io",
+            "Kustomization",
+            "kustomizations",
+        ),
+    )
+}
+
+fn gitrepositories(ns: &TestNamespace) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        ns.client.clone(),
+        &ns.name,
+        &resource(
+            "source.toolkit.fluxcd.io",
+            "GitRepository",
+            "gitrepositories",
+        ),
+    )
+}
+
+async fn create(api: &Api<DynamicObject>, obj: Value) {
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    api.patch(
+        &name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .unwrap();
+}
+
+fn configmap(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  key: {value}\n")
+}
+
+/// The Ready condition of a Kustomization's status.
+fn ready(obj: &DynamicObject) -> Option<Value> {
+    obj.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+}
+
+/// Polls the Kustomization until `done` holds; panics with its status and the controller's
+/// log after `timeout`.
+async fn wait_for(
+    api: &Api<DynamicObject>,
+    name: &str,
+    ctrl: &ControllerProcess,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let obj = api.get(name).await.unwrap();
+        if done(&obj) {
+            return obj;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for {what}; status: {}\n--- controller log ---\n{}",
+                serde_json::to_string_pretty(&obj.data["status"]).unwrap(),
+                ctrl.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn revision_of(repo: &GitRepo) -> String {
+    format!("main@sha1:{}", repo.head().unwrap())
+}
+
+/// Sets `reconcile.fluxcd.io/requestedAt` as `tug reconcile source git` does.
+async fn request_reconcile(api: &Api<DynamicObject>, name: &str) {
+    let at = format!("{:?}", std::time::SystemTime::now());
+    let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": at}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+struct Setup {
+    ns: TestNamespace,
+    repo: GitRepo,
+    _server: HttpGitServer,
+    _repos: RepoRoot,
+    ctrl: ControllerProcess,
+}
+
+/// A repository with `files` on `main`, served over HTTP; a GitRepository and a pruning
+/// Kustomization of `./deploy` in a fresh namespace; a controller watching that namespace.
+async fn setup(test: &str, files: &[(&str, &str)]) -> Setup {
+    install();
+    let ns = cluster().namespace(test).await.unwrap();
+    let repos = RepoRoot::new().unwrap();
+    let repo = repos.repo("app").unwrap();
+    repo.commit(files, "initial").unwrap();
+    repo.push(&["main"]).unwrap();
+    let server = HttpGitServer::start(&repos).unwrap();
+    let ctrl = ControllerProcess::start(&ns.name);
+    create(
+        &gitrepositories(&ns),
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": ns.name},
+            "spec": {"url": server.url("git", "app"), "interval": "10m", "ref": {"branch": "main"}}
+        }),
+    )
+    .await;
+    create(
+        &kustomizations(&ns),
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": ns.name},
+            "spec": {
+                "interval": "10m", "retryInterval": "2s", "prune": true, "path": "./deploy",
+                "targetNamespace": ns.name,
+                "sourceRef": {"kind": "GitRepository", "name": "app"}
+            }
+        }),
+    )
+    .await;
+    Setup {
+        ns,
+        repo,
+        _server: server,
+        _repos: repos,
+        ctrl,
+    }
+}
+
+async fn data(cms: &Api<ConfigMap>, name: &str) -> Option<String> {
+    cms.get_opt(name)
+        .await
+        .unwrap()
+        .and_then(|c| c.data)
+        .and_then(|d| d.get("key").cloned())
+}
+
+#[tokio::test]
+async fn ready_then_a_pushed_commit_is_applied_and_a_removed_file_pruned() {
+    let mut s = setup(
+        "ctrl-apply",
+        &[
+            ("deploy/a.yaml", &configmap("a", "one")),
+            ("deploy/b.yaml", &configmap("b", "one")),
+            ("README.md", "not a manifest, outside the path"),
+        ],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    let first = revision_of(&s.repo);
+    let ks = wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    let cond = ready(&ks).unwrap();
+    assert_eq!(cond["reason"], "ReconciliationSucceeded");
+    assert_eq!(cond["message"], format!("Applied revision: {first}"));
+    assert_eq!(ks.data["status"]["lastAppliedRevision"], first);
+    assert_eq!(ks.data["status"]["lastAttemptedRevision"], first);
+    assert_eq!(
+        ks.data["status"]["inventory"]["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(ks
+        .metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == "finalizers.fluxcd.io")));
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
+    assert_eq!(data(&cms, "b").await.as_deref(), Some("one"));
+    let labels = cms.get("a").await.unwrap().metadata.labels.unwrap();
+    assert_eq!(labels["kustomize.toolkit.fluxcd.io/name"], "app");
+
+    // A no-op reconcile writes nothing: the Kustomization's resourceVersion stays.
+    let version = kss.get("app").await.unwrap().metadata.resource_version;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        kss.get("app").await.unwrap().metadata.resource_version,
+        version
+    );
+
+    // Push a change and a removal; ask the source to reconcile; the Kustomization follows.
+    std::fs::remove_file(s.repo.work.join("deploy/b.yaml")).unwrap();
+    s.repo
+        .commit(
+            &[("deploy/a.yaml", &configmap("a", "two"))],
+            "change a, drop b",
+        )
+        .unwrap();
+    s.repo.push(&["main"]).unwrap();
+    let second = revision_of(&s.repo);
+    let asked = Instant::now();
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    let ks = wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "the second revision",
+        |o| o.data["status"]["lastAppliedRevision"] == second,
+    )
+    .await;
+    let took = asked.elapsed();
+    assert_eq!(
+        ready(&ks).unwrap()["message"],
+        format!("Applied revision: {second}")
+    );
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("two"));
+    assert_eq!(data(&cms, "b").await, None, "b was pruned");
+    assert_eq!(
+        ks.data["status"]["inventory"]["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    eprintln!("push → applied after requestedAt: {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "applied {took:?} after the request"
+    );
+
+    // The GitRepository's status records the handled request, as Flux's CLI waits for.
+    let repo = gitrepositories(&s.ns).get("app").await.unwrap();
+    assert_eq!(repo.data["status"]["artifact"]["revision"], second);
+    assert!(repo.data["status"]["lastHandledReconcileAt"].is_string());
+
+    // Graceful shutdown on SIGTERM.
+    let status = s.ctrl.terminate(Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "controller did not exit cleanly on SIGTERM: {status:?}\n{}",
+        s.ctrl.log()
+    );
+}
+
+#[tokio::test]
+async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
+    let s = setup(
+        "ctrl-fail",
+        &[
+            ("deploy/a.yaml", &configmap("a", "one")),
+            ("deploy/b.yaml", &configmap("b", "one")),
+        ],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    let first = revision_of(&s.repo);
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+
+    // b removed and an object the apiserver refuses (invalid name) added: apply fails, so
+    // b must not be pruned and the inventory stays.
+    std::fs::remove_file(s.repo.work.join("deploy/b.yaml")).unwrap();
+    s.repo
+        .commit(
+            &[("deploy/bad.yaml", &configmap("Bad_Name", "x"))],
+            "a bad manifest",
+        )
+        .unwrap();
+    s.repo.push(&["main"]).unwrap();
+    let second = revision_of(&s.repo);
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    let ks = wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "Ready=False",
+        |o| ready(o).is_some_and(|c| c["status"] == "False"),
+    )
+    .await;
+    let cond = ready(&ks).unwrap();
+    assert_eq!(cond["reason"], "ReconciliationFailed", "{cond}");
+    assert!(
+        cond["message"].as_str().unwrap().contains("Bad_Name"),
+        "{cond}"
+    );
+    assert_eq!(ks.data["status"]["lastAppliedRevision"], first);
+    assert_eq!(ks.data["status"]["lastAttemptedRevision"], second);
+    assert_eq!(
+        ks.data["status"]["inventory"]["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "inventory kept"
+    );
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
+    assert_eq!(
+        data(&cms, "b").await.as_deref(),
+        Some("one"),
+        "nothing pruned"
+    );
+
+    // A manifest that does not parse: BuildFailed naming the file.
+    s.repo
+        .commit(
+            &[(
+                "deploy/bad.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
+            )],
+            "broken yaml",
+        )
+        .unwrap();
+    s.repo.push(&["main"]).unwrap();
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    let ks = wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "BuildFailed",
+        |o| ready(o).is_some_and(|c| c["reason"] == "BuildFailed"),
+    )
+    .await;
+    let cond = ready(&ks).unwrap();
+    assert!(
+        cond["message"].as_str().unwrap().contains("bad.yaml"),
+        "{cond}"
+    );
+    assert_eq!(data(&cms, "b").await.as_deref(), Some("one"));
+
+    // Fixed: Ready again, and now b is pruned.
+    std::fs::remove_file(s.repo.work.join("deploy/bad.yaml")).unwrap();
+    s.repo.commit(&[], "fixed").unwrap();
+    s.repo.push(&["main"]).unwrap();
+    let fixed = revision_of(&s.repo);
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "the fixed revision",
+        |o| o.data["status"]["lastAppliedRevision"] == fixed,
+    )
+    .await;
+    assert_eq!(data(&cms, "b").await, None);
+}

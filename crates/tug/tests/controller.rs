@@ -468,3 +468,109 @@ async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
     .await;
     assert_eq!(data(&cms, "b").await, None);
 }
+
+#[tokio::test]
+async fn depends_on_waits_substitutes_variables_and_deletion_prunes() {
+    let s = setup(
+        "ctrl-deps",
+        &[
+            ("deploy/a.yaml", &configmap("a", "one")),
+            (
+                "later/c.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-${suffix}\ndata:\n  key: ${greeting:=hello}\n  from: ${colour}\n  script: echo $HOME\n",
+            ),
+        ],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    cms.create(
+        &Default::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": "vars"}, "data": {"colour": "blue", "suffix": "from-cm"}
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    create(
+        &kss,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "later", "namespace": s.ns.name},
+            "spec": {
+                "interval": "10m", "retryInterval": "1m", "prune": true, "path": "./later",
+                "targetNamespace": s.ns.name,
+                "dependsOn": [{"name": "base"}],
+                "postBuild": {
+                    "substitute": {"suffix": "x"},
+                    "substituteFrom": [
+                        {"kind": "ConfigMap", "name": "vars"},
+                        {"kind": "Secret", "name": "absent", "optional": true}
+                    ]
+                },
+                "sourceRef": {"kind": "GitRepository", "name": "app"}
+            }
+        }),
+    )
+    .await;
+    let ks = wait_for(
+        &kss,
+        "later",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "DependencyNotReady",
+        |o| ready(o).is_some_and(|c| c["reason"] == "DependencyNotReady"),
+    )
+    .await;
+    let message = ready(&ks).unwrap()["message"].to_string();
+    assert!(message.contains("base"), "{message}");
+    assert_eq!(cms.get_opt("c-x").await.unwrap(), None);
+
+    // The dependency appears and becomes Ready: the dependent follows without waiting for
+    // its retry interval (1m).
+    create(
+        &kss,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "base", "namespace": s.ns.name},
+            "spec": {
+                "interval": "10m", "prune": true, "path": "./deploy",
+                "targetNamespace": s.ns.name,
+                "sourceRef": {"kind": "GitRepository", "name": "app"}
+            }
+        }),
+    )
+    .await;
+    wait_for(
+        &kss,
+        "later",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "Ready after its dependency",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    let c = cms.get("c-x").await.unwrap().data.unwrap();
+    assert_eq!(c["key"], "hello", "default used");
+    assert_eq!(c["from"], "blue", "from the ConfigMap");
+    assert_eq!(c["script"], "echo $HOME", "$var is not substituted");
+
+    // Deleting a pruning Kustomization deletes its objects, then the object goes.
+    kss.delete("later", &Default::default()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kss.get_opt("later").await.unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "Kustomization not deleted\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        cms.get_opt("c-x").await.unwrap(),
+        None,
+        "pruned on deletion"
+    );
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("one"), "others kept");
+}

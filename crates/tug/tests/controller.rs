@@ -574,3 +574,82 @@ async fn depends_on_waits_substitutes_variables_and_deletion_prunes() {
     );
     assert_eq!(data(&cms, "a").await.as_deref(), Some("one"), "others kept");
 }
+
+#[tokio::test]
+async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_interval() {
+    let s = setup("ctrl-suspend", &[("deploy/a.yaml", &configmap("a", "one"))]).await;
+    let kss = kustomizations(&s.ns);
+    let repos = gitrepositories(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    let first = revision_of(&s.repo);
+
+    let suspend = |on: bool| json!({"spec": {"suspend": on}});
+    kss.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(&suspend(true)),
+    )
+    .await
+    .unwrap();
+    s.repo
+        .commit(&[("deploy/a.yaml", &configmap("a", "two"))], "two")
+        .unwrap();
+    s.repo.push(&["main"]).unwrap();
+    let second = revision_of(&s.repo);
+    request_reconcile(&repos, "app").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while repos.get("app").await.unwrap().data["status"]["artifact"]["revision"] != second {
+        assert!(
+            Instant::now() < deadline,
+            "source never fetched\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        kss.get("app").await.unwrap().data["status"]["lastAppliedRevision"],
+        first,
+        "a suspended Kustomization applied a push"
+    );
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
+
+    // Resume with a short interval: the push is applied, then drift is corrected.
+    let resume = json!({"spec": {"suspend": false, "interval": "2s"}});
+    kss.patch("app", &PatchParams::default(), &Patch::Merge(&resume))
+        .await
+        .unwrap();
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "the held revision after resume",
+        |o| o.data["status"]["lastAppliedRevision"] == second,
+    )
+    .await;
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("two"));
+
+    let drift = json!({"data": {"key": "edited by hand"}});
+    cms.patch("a", &PatchParams::default(), &Patch::Merge(&drift))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while data(&cms, "a").await.as_deref() != Some("two") {
+        assert!(
+            Instant::now() < deadline,
+            "drift not corrected\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -28,6 +28,8 @@ struct Builder {
     anchors: HashMap<String, Value>,
     expanded: usize,
     depth: usize,
+    /// Resolve YAML 1.1 booleans (go-yaml v2), for JSON 6902 patch bodies.
+    yaml11: bool,
 }
 
 fn node_cost(v: &Value) -> usize {
@@ -86,6 +88,12 @@ impl Builder {
             } => {
                 let resolved = match (&tag, style) {
                     (Some(t), _) if t != "!" => resolve_tagged(t, &value),
+                    (None, ScalarStyle::Plain) if self.yaml11 && is_yaml11_bool(&value) => {
+                        Ok(Value::Bool(matches!(
+                            value.as_str(),
+                            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+                        )))
+                    }
                     (None, ScalarStyle::Plain) => resolve_plain(&value),
                     _ => Ok(Value::Str(value)),
                 };
@@ -187,9 +195,42 @@ impl Builder {
     }
 }
 
+/// The YAML 1.1 booleans go-yaml v2 knows besides true/false.
+fn is_yaml11_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
 /// Parses every document in `text`. Empty documents are returned as `Value::Null`.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, ParseError> {
+    parse_with(text, false)
+}
+
+/// Parses as kustomize reads JSON 6902 patches (through go-yaml v2's YAML-to-JSON): plain
+/// `yes`/`no`/`on`/`off`/`y`/`n` are booleans there.
+pub fn parse_documents_yaml11(text: &str) -> Result<Vec<Value>, ParseError> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, yaml11: bool) -> Result<Vec<Value>, ParseError> {
     let mut b = Builder {
+        yaml11,
         parser: Parser::new(text.as_bytes()),
         anchors: HashMap::new(),
         expanded: 0,

@@ -11,7 +11,8 @@
 # peak RSS from /usr/bin/time.
 #
 # Env: TUG (the tug binary; default target-kustomize/release/tug, built if missing),
-#      RUNS (hyperfine runs, default 5), WORK.
+#      RUNS (hyperfine runs, default 5), WORK,
+#      KUBECTL_MAX (default 2000): larger sizes time tug alone (kubectl takes minutes there).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,7 @@ sizes=("$@")
 runs=${RUNS:-5}
 work=${WORK:-$(mktemp -d /tmp/tug-kustomize-bench.XXXXXX)}
 tug=${TUG:-$root/target-kustomize/release/tug}
+kubectl_max=${KUBECTL_MAX:-2000}
 
 if [ ! -x "$tug" ]; then
   (cd "$root" && CARGO_TARGET_DIR="$root/target-kustomize" cargo build --release -p tug)
@@ -158,6 +160,18 @@ for n in "${sizes[@]}"; do
   dir="$work/n$n"
   rm -rf "$dir"; generate "$n" "$dir"
   "$tug" kustomize build "$dir/overlay" >"$dir/tug.yaml"
+  if [ "$n" -gt "$kubectl_max" ]; then
+    echo "== $n resources (tug only, $(wc -c <"$dir/tug.yaml") bytes)"
+    hyperfine -N --warmup 1 --runs "$runs" --export-json "$dir/hyperfine.json" \
+      -n "tug kustomize build" "$tug kustomize build $dir/overlay" >/dev/null
+    python3 - "$dir/hyperfine.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"  {r['command']:<22} median {r['median']*1000:8.1f} ms   mean {r['mean']*1000:8.1f} ± {r['stddev']*1000:.1f} ms")
+PY
+    echo "  peak RSS: tug $(peak_rss_mb "$tug" kustomize build "$dir/overlay") MB"
+    continue
+  fi
   kubectl kustomize "$dir/overlay" >"$dir/kubectl.yaml" 2>/dev/null
   if ! cmp -s "$dir/tug.yaml" "$dir/kubectl.yaml"; then
     echo "outputs differ for $n resources:" >&2

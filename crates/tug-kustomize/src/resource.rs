@@ -51,42 +51,58 @@ impl Gvk {
             && (sel.kind.is_empty() || sel.kind == self.kind)
     }
     pub fn is_cluster_scoped(&self) -> bool {
-        is_cluster_scoped_kind(&self.kind)
+        is_cluster_scoped(&self.group, &self.kind)
     }
 }
 
-/// Kinds the built-in OpenAPI data marks as cluster scoped.
-pub fn is_cluster_scoped_kind(kind: &str) -> bool {
-    matches!(
-        kind,
-        "Namespace"
-            | "ClusterRole"
-            | "ClusterRoleBinding"
-            | "CustomResourceDefinition"
-            | "PersistentVolume"
-            | "StorageClass"
-            | "APIService"
-            | "MutatingWebhookConfiguration"
-            | "ValidatingWebhookConfiguration"
-            | "ValidatingAdmissionPolicy"
-            | "ValidatingAdmissionPolicyBinding"
-            | "PriorityClass"
-            | "Node"
-            | "IngressClass"
-            | "CSIDriver"
-            | "CSINode"
-            | "RuntimeClass"
-            | "PodSecurityPolicy"
-            | "VolumeAttachment"
-            | "CertificateSigningRequest"
-            | "ComponentStatus"
-            | "TokenReview"
-            | "SelfSubjectAccessReview"
-            | "SelfSubjectRulesReview"
-            | "SubjectAccessReview"
-            | "FlowSchema"
-            | "PriorityLevelConfiguration"
-    )
+/// Kinds the built-in OpenAPI data marks as cluster scoped, with their API group. kustomize
+/// looks scope up by group and kind, so a custom `example.com` kind named `Namespace` is
+/// namespaced.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "PersistentVolume"),
+    ("", "Node"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("extensions", "PodSecurityPolicy"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("authentication.k8s.io", "TokenReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+];
+
+/// Whether kustomize's built-in schema marks this group and kind as cluster scoped.
+pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, k)| *k == kind && *g == group)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -189,7 +205,9 @@ impl Resource {
     /// "default" namespaces are one, cluster-scoped kinds have none).
     pub fn id_key(&self) -> (String, String, String, String) {
         let kind = self.str_ref(&["kind"]);
-        let ns = if is_cluster_scoped_kind(kind) {
+        let api_version = self.str_ref(&["apiVersion"]);
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let ns = if is_cluster_scoped(group, kind) {
             ""
         } else {
             match self.str_ref(&["metadata", "namespace"]) {
@@ -198,7 +216,7 @@ impl Resource {
             }
         };
         (
-            self.str_ref(&["apiVersion"]).to_string(),
+            api_version.to_string(),
             kind.to_string(),
             self.str_ref(&["metadata", "name"]).to_string(),
             ns.to_string(),

@@ -7,7 +7,7 @@ use crate::error::{msg, Result};
 use crate::fieldspec::FieldSpec;
 use crate::kustomization::Kustomization;
 use crate::patch;
-use crate::resource::{is_cluster_scoped_kind, Gvk, Resource};
+use crate::resource::{Gvk, Resource};
 use crate::yaml::{parse_documents, parse_documents_yaml11, Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -325,10 +325,11 @@ fn merge_schema(config: &Config, gvk: &Gvk) -> patch::MergeSchema {
 fn set_namespace(r: &mut Resource, ns: &str, extra: &[FieldSpec]) -> Result<()> {
     let gvk = r.gvk();
     r.store_prev_id();
-    if !is_cluster_scoped_kind(&gvk.kind) {
+    if !gvk.is_cluster_scoped() {
         r.set_namespace(ns);
     }
-    if gvk.kind == "Namespace" {
+    // Only the core `v1` Namespace is renamed; other kinds called Namespace are left alone.
+    if gvk.kind == "Namespace" && gvk.group.is_empty() && gvk.version == "v1" {
         r.set_name(ns);
     }
     for f in extra.iter().filter(|f| f.applies_to(&gvk)) {

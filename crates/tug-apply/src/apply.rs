@@ -224,6 +224,7 @@ impl Applier {
             if let Some(owner) = &self.opts.owner {
                 set_owner_labels(&mut obj, owner);
             }
+            set_native_defaults(&mut obj);
             staged[stage_of(&kind)].push(obj);
         }
         let mut result = ChangeSet::default();
@@ -697,6 +698,52 @@ fn stage_of(kind: &str) -> usize {
         "CustomResourceDefinition" | "Namespace" => 0,
         k if k.ends_with("Class") => 1,
         _ => 2,
+    }
+}
+
+/// Fills in `protocol: TCP` on Service and container ports that name none, as Flux does: the
+/// protocol is a key of those lists, and apiservers before 1.21 reject a server-side apply
+/// whose list items omit a key ("associative list with keys has an element that omits key
+/// field protocol").
+pub(crate) fn set_native_defaults(obj: &mut Value) {
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let pod_spec = match kind.as_str() {
+        "Pod" => Some("/spec"),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => Some("/spec/template/spec"),
+        "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    };
+    let default_protocol = |ports: Option<&mut Value>| {
+        for port in ports.and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(port) = port.as_object_mut() {
+                port.entry("protocol")
+                    .or_insert_with(|| Value::String("TCP".into()));
+            }
+        }
+    };
+    if kind == "Service" {
+        default_protocol(obj.pointer_mut("/spec/ports"));
+    }
+    if let Some(spec) = pod_spec.and_then(|p| obj.pointer_mut(p)) {
+        for list in ["containers", "initContainers", "ephemeralContainers"] {
+            for container in spec
+                .get_mut(list)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                default_protocol(container.get_mut("ports"));
+            }
+        }
     }
 }
 

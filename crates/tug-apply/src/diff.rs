@@ -36,6 +36,9 @@ impl Applier {
                 crate::apply::set_owner_labels(obj, owner);
             }
         }
+        for obj in &mut objects {
+            crate::apply::set_native_defaults(obj);
+        }
         let desired = self.resolve(objects).await.map_err(DiffError)?;
         let live = self.fetch_live(&desired).await.map_err(DiffError)?;
         let mut out = Vec::new();

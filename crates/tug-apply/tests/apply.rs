@@ -432,3 +432,28 @@ async fn ssa_annotations_if_not_present_ignore_and_reconcile_disabled_are_honour
     // Skipped objects stay in the inventory, so they are not pruned.
     assert_eq!(inventory::from_change_set(&first).entries.len(), 3);
 }
+
+#[tokio::test]
+async fn ports_without_a_protocol_apply_and_stay_unchanged() {
+    // kube-apiserver 1.20 rejects a server-side apply whose ports omit `protocol`.
+    let ns = cluster().namespace("apply-ports").await.unwrap();
+    let (applier, _) = applier(&ns, false);
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}});
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx", "ports": [{"name": "http", "containerPort": 8080}]}]}}}});
+    let first = applier
+        .apply_all(vec![service.clone(), deployment.clone()])
+        .await
+        .unwrap();
+    assert!(
+        first.changes.iter().all(|c| c.action == Action::Created),
+        "{first:?}"
+    );
+    let again = applier.apply_all(vec![service, deployment]).await.unwrap();
+    assert!(
+        again.changes.iter().all(|c| c.action == Action::Unchanged),
+        "{again:?}"
+    );
+}

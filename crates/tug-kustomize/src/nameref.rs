@@ -12,6 +12,7 @@ use crate::error::{msg, Result};
 use crate::fieldspec::FieldSpec;
 use crate::resource::{Gvk, ResId, Resource};
 use crate::yaml::Value;
+use std::collections::HashMap;
 
 /// What the sieve needs to know about a possible referral target, captured once so that
 /// referrers can be edited while the candidates are consulted.
@@ -55,6 +56,16 @@ pub fn fix_name_references(res: &mut [Resource], config: &Config) -> Result<()> 
     if targets.iter().all(|t| t.prev_ids.is_empty()) {
         return Ok(());
     }
+    // Targets by every name they have had: a reference names a previous name.
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        for id in &t.prev_ids {
+            let v = by_name.entry(id.name.as_str()).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
+    }
     for r in res.iter_mut() {
         let org_gvk = r.org_id().gvk;
         let specs: Vec<(&FieldSpec, &Gvk)> = config
@@ -70,7 +81,7 @@ pub fn fix_name_references(res: &mut [Resource], config: &Config) -> Result<()> 
         if specs.is_empty() {
             continue;
         }
-        let cands = could_be_referenced(r, &targets);
+        let scope = could_be_referenced(r);
         let referrer = Referrer {
             id: r.cur_id(),
             prefixes: r.prefixes.clone(),
@@ -83,10 +94,11 @@ pub fn fix_name_references(res: &mut [Resource], config: &Config) -> Result<()> 
                 target: target_gvk,
                 role_ref: role_ref.as_ref(),
                 targets: &targets,
+                by_name: &by_name,
             };
             let mut err = None;
             spec.apply(&mut r.obj, None, &mut |v| {
-                if let Err(e) = set_node(v, &sieve, &cands) {
+                if let Err(e) = set_node(v, &sieve, &scope) {
                     err.get_or_insert(e);
                 }
                 Ok(())
@@ -114,6 +126,7 @@ struct Sieve<'a> {
     target: &'a Gvk,
     role_ref: Option<&'a Gvk>,
     targets: &'a [Target],
+    by_name: &'a HashMap<&'a str, Vec<usize>>,
 }
 
 /// A `roleRef/name` reference only resolves to the kind its `roleRef` names.
@@ -131,12 +144,23 @@ fn role_ref_gvk(spec: &FieldSpec, r: &Resource) -> Option<Gvk> {
 }
 
 /// kustomize's `SubsetThatCouldBeReferencedByResource`: same namespace, cluster-scoped, or a
-/// namespace a RoleBinding's ServiceAccount subjects name.
-fn could_be_referenced(referrer: &Resource, targets: &[Target]) -> Vec<usize> {
-    let rid = referrer.cur_id();
-    if rid.gvk.is_cluster_scoped() {
-        return (0..targets.len()).collect();
+/// namespace a RoleBinding's ServiceAccount subjects name. Checked per target on demand.
+struct Scope {
+    referrer: ResId,
+    sa_namespaces: Vec<String>,
+}
+
+impl Scope {
+    fn admits(&self, t: &Target) -> bool {
+        self.referrer.gvk.is_cluster_scoped()
+            || t.cur.gvk.is_cluster_scoped()
+            || t.cur.ns_equals(&self.referrer)
+            || self.sa_namespaces.contains(&t.cur.namespace)
     }
+}
+
+fn could_be_referenced(referrer: &Resource) -> Scope {
+    let rid = referrer.cur_id();
     let mut sa_namespaces: Vec<String> = Vec::new();
     if rid.gvk.kind == "RoleBinding" {
         if let Some(Value::Seq(subjects)) = referrer.obj.get_path(&["subjects"]) {
@@ -149,17 +173,13 @@ fn could_be_referenced(referrer: &Resource, targets: &[Target]) -> Vec<usize> {
             }
         }
     }
-    (0..targets.len())
-        .filter(|&i| {
-            let id = &targets[i].cur;
-            id.gvk.is_cluster_scoped()
-                || id.ns_equals(&rid)
-                || sa_namespaces.contains(&id.namespace)
-        })
-        .collect()
+    Scope {
+        referrer: rid,
+        sa_namespaces,
+    }
 }
 
-fn set_node(v: &mut Value, s: &Sieve, cands: &[usize]) -> Result<()> {
+fn set_node(v: &mut Value, s: &Sieve, cands: &Scope) -> Result<()> {
     match v {
         Value::Null => Ok(()),
         Value::Map(_) => set_mapping(v, s, cands),
@@ -177,11 +197,11 @@ fn set_node(v: &mut Value, s: &Sieve, cands: &[usize]) -> Result<()> {
     }
 }
 
-fn set_scalar(v: &mut Value, s: &Sieve, cands: &[usize]) -> Result<()> {
+fn set_scalar(v: &mut Value, s: &Sieve, cands: &Scope) -> Result<()> {
     let Some(old) = v.scalar_text() else {
         return Ok(());
     };
-    let Some(t) = select(s, &old, cands, false)? else {
+    let Some(t) = select(s, &old, cands, None, false)? else {
         return Ok(());
     };
     if t.cur.name != old {
@@ -191,31 +211,31 @@ fn set_scalar(v: &mut Value, s: &Sieve, cands: &[usize]) -> Result<()> {
 }
 
 /// A reference held as a map with `name` (and maybe `namespace`): both come from the target.
-fn set_mapping(v: &mut Value, s: &Sieve, cands: &[usize]) -> Result<()> {
+fn set_mapping(v: &mut Value, s: &Sieve, cands: &Scope) -> Result<()> {
     let Value::Map(m) = v else { return Ok(()) };
     let Some(old) = m.get("name").and_then(Value::scalar_text) else {
         return Err(msg("path config error; no 'name' field in node"));
     };
-    let by_ns: Vec<usize>;
-    let cands = match m.get("namespace") {
-        None => cands,
-        Some(nsv) => {
-            let ns = nsv.scalar_text().unwrap_or_default();
-            let all = 0..s.targets.len();
-            let org: Vec<usize> = all.clone().filter(|&i| s.targets[i].org_ns == ns).collect();
-            by_ns = if org.is_empty() {
-                all.filter(|&i| {
+    // With a namespace field, only candidates originally (else currently) in it count.
+    let by_ns: Option<Vec<usize>> = m.get("namespace").map(|nsv| {
+        let ns = nsv.scalar_text().unwrap_or_default();
+        let in_scope = (0..s.targets.len()).filter(|&i| cands.admits(&s.targets[i]));
+        let org: Vec<usize> = in_scope
+            .clone()
+            .filter(|&i| s.targets[i].org_ns == ns)
+            .collect();
+        if org.is_empty() {
+            in_scope
+                .filter(|&i| {
                     let c = &s.targets[i].cur;
                     !c.gvk.is_cluster_scoped() && effective_ns(c) == ns
                 })
                 .collect()
-            } else {
-                org
-            };
-            &by_ns
+        } else {
+            org
         }
-    };
-    let Some(t) = select(s, &old, cands, true)? else {
+    });
+    let Some(t) = select(s, &old, cands, by_ns.as_deref(), true)? else {
         return Ok(());
     };
     if t.cur.name == old && t.cur.namespace.is_empty() {
@@ -248,14 +268,19 @@ fn prefix_suffix_equals(t: &Target, r: &Referrer, allow_empty: bool) -> bool {
 fn select<'a>(
     s: &Sieve<'a>,
     old: &str,
-    cands: &[usize],
+    scope: &Scope,
+    restrict: Option<&[usize]>,
     with_ns: bool,
 ) -> Result<Option<&'a Target>> {
     let rid = &s.referrer.id;
-    let mut c: Vec<&Target> = cands
+    let Some(named) = s.by_name.get(old) else {
+        return Ok(None);
+    };
+    let mut c: Vec<&Target> = named
         .iter()
+        .filter(|&&i| restrict.is_none_or(|r| r.binary_search(&i).is_ok()))
         .map(|&i| &s.targets[i])
-        .filter(|t| t.prev_ids.iter().any(|id| id.name == old))
+        .filter(|t| scope.admits(t))
         .filter(|t| prev_selected_by(t, s.target))
         .filter(|t| s.role_ref.is_none_or(|g| prev_selected_by(t, g)))
         .filter(|t| {

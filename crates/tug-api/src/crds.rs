@@ -1,11 +1,9 @@
 //! The CustomResourceDefinitions tug serves, generated from the types in this crate.
 //!
 //! The schemas must stay structural and free of CEL so that a Kubernetes 1.20 apiserver
-//! accepts them; the tests in `tests/` install them into a real one.
+//! accepts them; `crates/tug/tests/install.rs` installs them into a real one.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
 use crate::{GitRepository, Kustomization};
@@ -45,17 +43,17 @@ pub fn names() -> Vec<String> {
     all().into_iter().filter_map(|c| c.metadata.name).collect()
 }
 
-#[allow(dead_code)]
-fn walk(schema: &JSONSchemaProps, f: &mut impl FnMut(&JSONSchemaProps)) {
-    f(schema);
-    for p in schema.properties.iter().flat_map(|m| m.values()) {
-        walk(p, f);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+
+    fn walk(schema: &JSONSchemaProps, f: &mut impl FnMut(&JSONSchemaProps)) {
+        f(schema);
+        for p in schema.properties.iter().flat_map(|m| m.values()) {
+            walk(p, f);
+        }
+    }
 
     #[test]
     fn crds_carry_flux_names_and_columns() {

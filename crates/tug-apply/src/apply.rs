@@ -221,10 +221,7 @@ impl Applier {
                     "{kind}/{name} ({api_version}) appears twice in the set"
                 )));
             }
-            if let Some(owner) = &self.opts.owner {
-                set_owner_labels(&mut obj, owner);
-            }
-            set_native_defaults(&mut obj);
+            prepare(&mut obj, self.opts.owner.as_ref());
             staged[stage_of(&kind)].push(obj);
         }
         let mut result = ChangeSet::default();
@@ -701,11 +698,21 @@ fn stage_of(kind: &str) -> usize {
     }
 }
 
+/// Turns a rendered object into what is applied: owner labels (when there is an owner) and
+/// the defaults older apiservers need. `apply_all`, `diff_all` and `tug build` all use it, so
+/// they agree on what tug sends.
+pub fn prepare(obj: &mut Value, owner: Option<&Owner>) {
+    if let Some(owner) = owner {
+        set_owner_labels(obj, owner);
+    }
+    set_native_defaults(obj);
+}
+
 /// Fills in `protocol: TCP` on Service and container ports that name none, as Flux does: the
 /// protocol is a key of those lists, and apiservers before 1.21 reject a server-side apply
 /// whose list items omit a key ("associative list with keys has an element that omits key
 /// field protocol").
-pub(crate) fn set_native_defaults(obj: &mut Value) {
+fn set_native_defaults(obj: &mut Value) {
     let kind = obj
         .get("kind")
         .and_then(Value::as_str)
@@ -747,7 +754,7 @@ pub(crate) fn set_native_defaults(obj: &mut Value) {
     }
 }
 
-pub(crate) fn set_owner_labels(obj: &mut Value, owner: &Owner) {
+fn set_owner_labels(obj: &mut Value, owner: &Owner) {
     let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };

@@ -31,13 +31,8 @@ impl Applier {
         objects: Vec<Value>,
     ) -> Result<Vec<(VersionedId, ObjectDiff)>, DiffError> {
         let mut objects = objects;
-        if let Some(owner) = &self.options().owner {
-            for obj in &mut objects {
-                crate::apply::set_owner_labels(obj, owner);
-            }
-        }
         for obj in &mut objects {
-            crate::apply::set_native_defaults(obj);
+            crate::apply::prepare(obj, self.options().owner.as_ref());
         }
         let desired = self.resolve(objects).await.map_err(DiffError)?;
         let live = self.fetch_live(&desired).await.map_err(DiffError)?;

@@ -32,7 +32,7 @@ pub struct UninstallArgs {
 }
 
 /// The manifests `tug install` applies, in order.
-fn manifests(namespace: &str) -> Result<Vec<DynamicObject>> {
+fn manifests(namespace: &str) -> Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
     let ns = Namespace {
         metadata: kube::api::ObjectMeta {
@@ -53,20 +53,18 @@ fn manifests(namespace: &str) -> Result<Vec<DynamicObject>> {
     Ok(out)
 }
 
-fn to_dynamic<T: Serialize>(obj: &T, api_version: &str, kind: &str) -> Result<DynamicObject> {
+/// A typed object as JSON with its apiVersion and kind (k8s-openapi leaves them out).
+fn to_dynamic<T: Serialize>(obj: &T, api_version: &str, kind: &str) -> Result<serde_json::Value> {
     let mut value = serde_json::to_value(obj)?;
     value["apiVersion"] = api_version.into();
     value["kind"] = kind.into();
-    Ok(serde_json::from_value(value)?)
+    Ok(value)
 }
 
 pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCode> {
     let objects = manifests(&cluster.namespace)?;
     if args.export {
-        for obj in &objects {
-            print!("---\n{}", serde_yaml::to_string(obj)?);
-        }
-        return Ok(ExitCode::SUCCESS);
+        return crate::cmd::objects::export(&objects);
     }
     let conn = cluster.connect().await?;
     conn.server_version().await?;
@@ -79,12 +77,8 @@ pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCod
         Arc::new(Discovery::new(conn.client.clone())),
         ApplyOptions::default(),
     );
-    let values = objects
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()?;
     let changes = applier
-        .apply_all(values)
+        .apply_all(objects)
         .await
         .with_context(|| format!("installing into {}", conn.server))?;
     for change in &changes.changes {

@@ -92,13 +92,7 @@ fn render(
         namespace: cluster.namespace.clone(),
     };
     for obj in &mut objects {
-        if let Some(meta) = obj.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-            let labels = meta
-                .entry("labels")
-                .or_insert_with(|| serde_json::json!({}));
-            labels[tug_apply::apply::keys::OWNER_NAME] = owner.name.clone().into();
-            labels[tug_apply::apply::keys::OWNER_NAMESPACE] = owner.namespace.clone().into();
-        }
+        tug_apply::apply::prepare(obj, Some(&owner));
     }
     Ok(objects)
 }

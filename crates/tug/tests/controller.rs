@@ -198,6 +198,18 @@ struct Setup {
     ctrl: ControllerProcess,
 }
 
+impl Setup {
+    /// Removes `removed`, commits `files` and pushes `main`; returns the new revision.
+    fn commit_and_push(&self, files: &[(&str, &str)], removed: &[&str], message: &str) -> String {
+        for path in removed {
+            std::fs::remove_file(self.repo.work.join(path)).unwrap();
+        }
+        self.repo.commit(files, message).unwrap();
+        self.repo.push(&["main"]).unwrap();
+        revision_of(&self.repo)
+    }
+}
+
 /// A repository with `files` on `main`, served over HTTP; a GitRepository and a pruning
 /// Kustomization of `./deploy` in a fresh namespace; a controller watching that namespace.
 async fn setup(test: &str, files: &[(&str, &str)]) -> Setup {
@@ -302,15 +314,11 @@ async fn ready_then_a_pushed_commit_is_applied_and_a_removed_file_pruned() {
     );
 
     // Push a change and a removal; ask the source to reconcile; the Kustomization follows.
-    std::fs::remove_file(s.repo.work.join("deploy/b.yaml")).unwrap();
-    s.repo
-        .commit(
-            &[("deploy/a.yaml", &configmap("a", "two"))],
-            "change a, drop b",
-        )
-        .unwrap();
-    s.repo.push(&["main"]).unwrap();
-    let second = revision_of(&s.repo);
+    let second = s.commit_and_push(
+        &[("deploy/a.yaml", &configmap("a", "two"))],
+        &["deploy/b.yaml"],
+        "change a, drop b",
+    );
     let asked = Instant::now();
     request_reconcile(&gitrepositories(&s.ns), "app").await;
     let ks = wait_for(
@@ -381,15 +389,11 @@ async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
 
     // b removed and an object the apiserver refuses (invalid name) added: apply fails, so
     // b must not be pruned and the inventory stays.
-    std::fs::remove_file(s.repo.work.join("deploy/b.yaml")).unwrap();
-    s.repo
-        .commit(
-            &[("deploy/bad.yaml", &configmap("Bad_Name", "x"))],
-            "a bad manifest",
-        )
-        .unwrap();
-    s.repo.push(&["main"]).unwrap();
-    let second = revision_of(&s.repo);
+    let second = s.commit_and_push(
+        &[("deploy/bad.yaml", &configmap("Bad_Name", "x"))],
+        &["deploy/b.yaml"],
+        "a bad manifest",
+    );
     request_reconcile(&gitrepositories(&s.ns), "app").await;
     let ks = wait_for(
         &kss,
@@ -424,16 +428,14 @@ async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
     );
 
     // A manifest that does not parse: BuildFailed naming the file.
-    s.repo
-        .commit(
-            &[(
-                "deploy/bad.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
-            )],
-            "broken yaml",
-        )
-        .unwrap();
-    s.repo.push(&["main"]).unwrap();
+    s.commit_and_push(
+        &[(
+            "deploy/bad.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
+        )],
+        &[],
+        "broken yaml",
+    );
     request_reconcile(&gitrepositories(&s.ns), "app").await;
     let ks = wait_for(
         &kss,
@@ -452,10 +454,7 @@ async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
     assert_eq!(data(&cms, "b").await.as_deref(), Some("one"));
 
     // Fixed: Ready again, and now b is pruned.
-    std::fs::remove_file(s.repo.work.join("deploy/bad.yaml")).unwrap();
-    s.repo.commit(&[], "fixed").unwrap();
-    s.repo.push(&["main"]).unwrap();
-    let fixed = revision_of(&s.repo);
+    let fixed = s.commit_and_push(&[], &["deploy/bad.yaml"], "fixed");
     request_reconcile(&gitrepositories(&s.ns), "app").await;
     wait_for(
         &kss,
@@ -600,11 +599,7 @@ async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_in
     )
     .await
     .unwrap();
-    s.repo
-        .commit(&[("deploy/a.yaml", &configmap("a", "two"))], "two")
-        .unwrap();
-    s.repo.push(&["main"]).unwrap();
-    let second = revision_of(&s.repo);
+    let second = s.commit_and_push(&[("deploy/a.yaml", &configmap("a", "two"))], &[], "two");
     request_reconcile(&repos, "app").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while repos.get("app").await.unwrap().data["status"]["artifact"]["revision"] != second {

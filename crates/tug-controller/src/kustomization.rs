@@ -365,8 +365,9 @@ async fn run_steps(
         .map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
     let shown_path = ks.spec.path.clone().unwrap_or_else(|| "./".into());
     let rendered = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || crate::render::render_dir(&dir))
+        let (root, dir) = (tmp.path().to_path_buf(), dir.clone());
+        let overrides = crate::render::Overrides::from_spec(&ks.spec);
+        tokio::task::spawn_blocking(move || crate::render::render(&root, &dir, &overrides))
             .await
             .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))?
     };
@@ -380,8 +381,11 @@ async fn run_steps(
             format!("kustomize build of {shown_path} failed: {message}"),
         )
     })?;
-    let objects = post_build(ks, ctx, &namespace, objects).boxed().await?;
+    let mut objects = post_build(ks, ctx, &namespace, objects).boxed().await?;
     drop(tmp);
+    if let Some(meta) = &ks.spec.common_metadata {
+        crate::render::set_common_metadata(&mut objects, meta);
+    }
 
     // Step: apply, with the Kustomization as owner.
     let owner = Owner {

@@ -81,12 +81,28 @@ pub async fn build(cluster: &ClusterArgs, args: BuildArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The path rendered as the controller renders it: the Kustomization's kustomize fields
+/// written into its kustomization, then `commonMetadata`.
+fn render_path(
+    ks: &Kustomization,
+    path: &std::path::Path,
+) -> Result<Vec<serde_json::Value>, tug_controller::render::RenderError> {
+    let mut objects = tug_controller::render::render_local(
+        path,
+        &tug_controller::render::Overrides::from_spec(&ks.spec),
+    )?;
+    if let Some(meta) = &ks.spec.common_metadata {
+        tug_controller::render::set_common_metadata(&mut objects, meta);
+    }
+    Ok(objects)
+}
+
 fn render(
     ks: &Kustomization,
     args: &BuildArgs,
     cluster: &ClusterArgs,
 ) -> Result<Vec<serde_json::Value>> {
-    let mut objects = tug_controller::render::render_dir(&args.path)?;
+    let mut objects = render_path(ks, &args.path)?;
     let owner = Owner {
         name: ks.metadata.name.clone().unwrap_or_default(),
         namespace: cluster.namespace.clone(),
@@ -101,7 +117,7 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
     let (conn, ks) = fetch(cluster, &args.name).await?;
     let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
     ui::action(&format!("building {}", args.path.display()));
-    let objects = tug_controller::render::render_dir(&args.path)
+    let objects = render_path(&ks, &args.path)
         .with_context(|| format!("{display}: build failed; nothing was applied or pruned"))?;
     ui::success(&format!("built {} objects", objects.len()));
 
@@ -262,8 +278,8 @@ pub struct DiffArgs {
 pub async fn diff(cluster: &ClusterArgs, args: DiffArgs) -> Result<ExitCode> {
     let (conn, ks) = fetch(cluster, &args.name).await?;
     let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
-    let objects = tug_controller::render::render_dir(&args.path)
-        .with_context(|| format!("{display}: build failed"))?;
+    let objects =
+        render_path(&ks, &args.path).with_context(|| format!("{display}: build failed"))?;
     let owner = Owner {
         name: args.name.clone(),
         namespace: cluster.namespace.clone(),

@@ -9,6 +9,7 @@
 use crate::artifact;
 use crate::common::{self, Backoff, Error};
 use crate::substitute;
+use crate::watch::WatchOptions;
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -42,6 +43,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub field_manager: String,
     pub backoff: Backoff,
+    /// Flux's `StrictPostBuildSubstitutions` gate: a variable without a value is an error.
+    pub strict_substitutions: bool,
 }
 
 impl Context {
@@ -53,6 +56,7 @@ impl Context {
             storage,
             field_manager,
             backoff: Backoff::default(),
+            strict_substitutions: false,
         }
     }
 }
@@ -63,11 +67,11 @@ impl Context {
 pub fn controller(
     api: Api<Kustomization>,
     sources: Api<GitRepository>,
+    options: &WatchOptions,
     concurrency: u16,
 ) -> Controller<Kustomization> {
-    let config = crate::gitrepository::watcher_config();
-    let ctrl = Controller::new(api.clone(), config.clone())
-        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
+    let config = options.watcher_config();
+    let ctrl = crate::watch::controller(api.clone(), options, concurrency);
     let store = ctrl.store();
     let by_source = store.clone();
     ctrl.watches(sources, config.clone(), move |repo: GitRepository| {
@@ -163,6 +167,8 @@ pub fn error_policy(obj: Arc<Kustomization>, err: &Error, ctx: Arc<Context>) -> 
 struct Failure {
     reason: &'static str,
     message: String,
+    /// Retrying cannot help until the spec changes (Flux's Stalled condition).
+    stalled: bool,
 }
 
 impl Failure {
@@ -170,6 +176,14 @@ impl Failure {
         Failure {
             reason,
             message: message.into(),
+            stalled: false,
+        }
+    }
+
+    fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            stalled: true,
+            ..Failure::new(reason, message)
         }
     }
 }
@@ -286,6 +300,21 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                     now(),
                 ),
             );
+            if failure.stalled {
+                conditions::set(
+                    &mut status.conditions,
+                    conditions::new(
+                        conditions::STALLED,
+                        true,
+                        failure.reason,
+                        &failure.message,
+                        generation,
+                        now(),
+                    ),
+                );
+            } else {
+                conditions::remove(&mut status.conditions, conditions::STALLED);
+            }
             let changed = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
                 .boxed()
                 .await?;
@@ -300,7 +329,11 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                 )
                 .await;
             }
-            Action::requeue(timing.retry)
+            if failure.stalled {
+                Action::await_change()
+            } else {
+                Action::requeue(timing.retry)
+            }
         }
     };
     Ok(action)
@@ -317,6 +350,12 @@ async fn run_steps(
     let namespace = ks.namespace().unwrap_or_default();
     let generation = ks.metadata.generation;
 
+    // Step: the source must exist and have an artifact. A source that failed its last
+    // fetch still serves its last artifact, which is applied (drift is still corrected
+    // while Git is unreachable), as Flux does.
+    let artifact = source_artifact(ks, ctx, &namespace, timing).boxed().await?;
+    let revision = artifact.revision.clone();
+
     // Step: dependencies must be Ready at their current generation.
     if let Err(message) = check_dependencies(ks, ctx).boxed().await {
         conditions::set(
@@ -332,12 +371,46 @@ async fn run_steps(
         );
         return Ok(None);
     }
-
-    // Step: the source must exist, be Ready and have an artifact; otherwise the last
-    // applied state is kept and the reconcile waits for it.
-    let artifact = source_artifact(ks, ctx, &namespace).boxed().await?;
-    let revision = artifact.revision.clone();
     status.last_attempted_revision = Some(revision.clone());
+
+    // Step: when there is something new to apply (a revision or a spec not applied yet),
+    // say so before the work starts, as Flux does; a periodic no-op reconcile writes
+    // nothing.
+    let new_work = status.last_applied_revision.as_deref() != Some(revision.as_str())
+        || ks.status.as_ref().and_then(|s| s.observed_generation) != generation;
+    if new_work {
+        conditions::set(
+            &mut status.conditions,
+            conditions::new(
+                conditions::RECONCILING,
+                true,
+                reason::PROGRESSING,
+                format!(
+                    "Fetching manifests for revision {revision} with a timeout of {}",
+                    tug_api_duration(timing.timeout)
+                ),
+                generation,
+                now(),
+            ),
+        );
+        conditions::set(
+            &mut status.conditions,
+            conditions::unknown(
+                conditions::READY,
+                reason::PROGRESSING,
+                "Reconciliation in progress",
+                generation,
+                now(),
+            ),
+        );
+        let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
+        if let Err(e) = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
+            .boxed()
+            .await
+        {
+            tracing::debug!(error = %e, "writing the progress status failed");
+        }
+    }
 
     // Step: fetch, verify and unpack the artifact.
     let bytes = artifact::fetch(&artifact, ctx.storage.as_ref())
@@ -362,7 +435,7 @@ async fn run_steps(
 
     // Step: build (kustomize or plain manifests) and substitute variables.
     let dir = artifact::resolve_path(tmp.path(), ks.spec.path.as_deref())
-        .map_err(|e| Failure::new(reason::ARTIFACT_FAILED, e.to_string()))?;
+        .map_err(|e| Failure::stalled(reason::ARTIFACT_FAILED, e.to_string()))?;
     let shown_path = ks.spec.path.clone().unwrap_or_else(|| "./".into());
     let rendered = {
         let (root, dir) = (tmp.path().to_path_buf(), dir.clone());
@@ -541,10 +614,11 @@ async fn source_artifact(
     ks: &Kustomization,
     ctx: &Context,
     namespace: &str,
+    timing: &Timing,
 ) -> Result<tug_api::meta::Artifact, Failure> {
     let src = &ks.spec.source_ref;
     if src.kind != "GitRepository" {
-        return Err(Failure::new(
+        return Err(Failure::stalled(
             reason::ARTIFACT_FAILED,
             format!("source kind '{}' is not supported yet", src.kind),
         ));
@@ -570,14 +644,15 @@ async fn source_artifact(
                 format!("Source '{name}' not found"),
             )
         })?;
-    let status = repo.status.unwrap_or_default();
-    match status.artifact {
-        Some(a) if conditions::is_true(&status.conditions, conditions::READY) => Ok(a),
-        Some(_) | None => Err(Failure::new(
+    repo.status.and_then(|s| s.artifact).ok_or_else(|| {
+        Failure::new(
             reason::ARTIFACT_FAILED,
-            format!("Source artifact of '{name}' is not ready"),
-        )),
-    }
+            format!(
+                "Source artifact not found, retrying in {}",
+                tug_api_duration(timing.retry)
+            ),
+        )
+    })
 }
 
 /// `spec.postBuild`: variables from `substituteFrom` (ConfigMaps, Secrets; later ones win,
@@ -645,7 +720,7 @@ async fn post_build(
     if vars.is_empty() && !always {
         return Ok(objects);
     }
-    substitute::substitute_objects(objects, &vars, false)
+    substitute::substitute_objects(objects, &vars, ctx.strict_substitutions)
         .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
 }
 

@@ -5,7 +5,11 @@
 
 pub mod artifact;
 pub mod common;
+pub mod endpoints;
 pub mod gitrepository;
 pub mod kustomization;
+pub mod leader;
+pub mod metrics;
 pub mod render;
 pub mod substitute;
+pub mod watch;

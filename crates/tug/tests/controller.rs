@@ -15,14 +15,19 @@ struct ControllerProcess {
     child: Child,
     log: PathBuf,
     dir: PathBuf,
+    metrics_port: u16,
+    health_port: u16,
 }
 
 impl ControllerProcess {
-    fn start(namespace: &str) -> Self {
-        let storage = std::env::temp_dir().join(format!("tug-ctrl-{namespace}"));
+    /// A controller watching `namespace`; `instance` tells apart several in one test.
+    fn start_with(namespace: &str, instance: &str, extra: &[&str]) -> Self {
+        let storage = std::env::temp_dir().join(format!("tug-ctrl-{namespace}{instance}"));
         std::fs::create_dir_all(&storage).unwrap();
         let log = storage.join("controller.log");
         let port = free_port().unwrap();
+        let metrics_port = free_port().unwrap();
+        let health_port = free_port().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_tug"))
             .args([
                 "controller",
@@ -33,6 +38,9 @@ impl ControllerProcess {
             .arg("--storage-path")
             .arg(storage.join("artifacts"))
             .args(["--storage-addr", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--health-addr", &format!("127.0.0.1:{health_port}")])
+            .args(extra)
             .env("KUBECONFIG", cluster().kubeconfig())
             .env("RUST_LOG", "info,tug_controller=debug")
             .stdout(Stdio::null())
@@ -43,7 +51,36 @@ impl ControllerProcess {
             child,
             log,
             dir: storage,
+            metrics_port,
+            health_port,
         }
+    }
+
+    /// A GET of `path` on the metrics or health endpoint: (status code, body).
+    fn get(&self, port: u16, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let code = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (code, body)
+    }
+
+    fn metrics(&self) -> String {
+        self.get(self.metrics_port, "/metrics").1
+    }
+
+    fn readyz(&self) -> u16 {
+        self.get(self.health_port, "/readyz").0
     }
 
     fn log(&self) -> String {
@@ -193,7 +230,7 @@ async fn request_reconcile(api: &Api<DynamicObject>, name: &str) {
 struct Setup {
     ns: TestNamespace,
     repo: GitRepo,
-    _server: HttpGitServer,
+    server: HttpGitServer,
     _repos: RepoRoot,
     ctrl: ControllerProcess,
 }
@@ -213,6 +250,11 @@ impl Setup {
 /// A repository with `files` on `main`, served over HTTP; a GitRepository and a pruning
 /// Kustomization of `./deploy` in a fresh namespace; a controller watching that namespace.
 async fn setup(test: &str, files: &[(&str, &str)]) -> Setup {
+    setup_with(test, files, &[]).await
+}
+
+/// [`setup`] with extra arguments for the controller.
+async fn setup_with(test: &str, files: &[(&str, &str)], controller_args: &[&str]) -> Setup {
     install();
     let ns = cluster().namespace(test).await.unwrap();
     let repos = RepoRoot::new().unwrap();
@@ -220,7 +262,7 @@ async fn setup(test: &str, files: &[(&str, &str)]) -> Setup {
     repo.commit(files, "initial").unwrap();
     repo.push(&["main"]).unwrap();
     let server = HttpGitServer::start(&repos).unwrap();
-    let ctrl = ControllerProcess::start(&ns.name);
+    let ctrl = ControllerProcess::start_with(&ns.name, "", controller_args);
     create(
         &gitrepositories(&ns),
         json!({
@@ -246,7 +288,7 @@ async fn setup(test: &str, files: &[(&str, &str)]) -> Setup {
     Setup {
         ns,
         repo,
-        _server: server,
+        server,
         _repos: repos,
         ctrl,
     }
@@ -647,4 +689,395 @@ async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_in
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The status of a GitRepository or Kustomization, as a user reads it.
+fn condition(obj: &DynamicObject, type_: &str) -> Option<Value> {
+    obj.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+        .cloned()
+}
+
+fn applied_revision(obj: &DynamicObject) -> Option<&str> {
+    obj.data["status"]["lastAppliedRevision"].as_str()
+}
+
+#[tokio::test]
+async fn git_server_down_keeps_the_last_revision_applied_and_recovers_by_itself() {
+    let mut s = setup("ctrl-gitdown", &[("deploy/a.yaml", &configmap("a", "one"))]).await;
+    let kss = kustomizations(&s.ns);
+    let repos = gitrepositories(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    let first = revision_of(&s.repo);
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| applied_revision(o) == Some(first.as_str()),
+    )
+    .await;
+
+    // The server goes away; a commit is pushed to the repository behind it meanwhile.
+    s.server.process.kill();
+    let second = s.commit_and_push(&[("deploy/a.yaml", &configmap("a", "two"))], &[], "two");
+    request_reconcile(&repos, "app").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let repo = repos.get("app").await.unwrap();
+        if let Some(c) = condition(&repo, "Ready").filter(|c| c["status"] == "False") {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GitRepository not failed\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let message = failed["message"].as_str().unwrap();
+    assert!(
+        message.contains("127.0.0.1") || message.to_lowercase().contains("connect"),
+        "the cause is named: {message}"
+    );
+    // The last artifact is still served: the Kustomization stays Ready on it, and a
+    // reconcile meanwhile still applies it (drift is corrected while Git is down).
+    let repo = repos.get("app").await.unwrap();
+    assert_eq!(
+        repo.data["status"]["artifact"]["revision"].as_str(),
+        Some(first.as_str())
+    );
+    cms.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"data": {"key": "drifted"}})),
+    )
+    .await
+    .unwrap();
+    request_reconcile(&kss, "app").await;
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "reconcile while Git is down",
+        |o| {
+            o.data["status"]["lastHandledReconcileAt"].is_string()
+                && ready(o).is_some_and(|c| c["status"] == "True")
+        },
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while data(&cms, "a").await.as_deref() != Some("one") {
+        assert!(
+            Instant::now() < deadline,
+            "drift not corrected\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The server comes back: the GitRepository recovers by itself (retries with back-off)
+    // and the new revision is applied.
+    s.server.process.restart().unwrap();
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "the new revision after recovery",
+        |o| applied_revision(o) == Some(second.as_str()),
+    )
+    .await;
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("two"));
+    let repo = repos.get("app").await.unwrap();
+    assert_eq!(condition(&repo, "Ready").unwrap()["status"], "True");
+}
+
+#[tokio::test]
+async fn a_dependency_chain_of_three_is_applied_in_order_and_prune_false_keeps_objects() {
+    let s = setup(
+        "ctrl-chain",
+        &[
+            ("deploy/a.yaml", &configmap("a", "one")),
+            ("first/first.yaml", &configmap("first", "v1")),
+            ("second/second.yaml", &configmap("second", "v2")),
+            ("second/kept.yaml", &configmap("kept", "k")),
+            ("third/third.yaml", &configmap("third", "v3")),
+        ],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    let ks = |name: &str, depends: Option<&str>, suspend: bool, prune: bool| {
+        let mut spec = json!({
+            "interval": "10m", "retryInterval": "1m", "prune": prune, "suspend": suspend,
+            "path": format!("./{name}"), "targetNamespace": s.ns.name,
+            "sourceRef": {"kind": "GitRepository", "name": "app"}
+        });
+        if let Some(dep) = depends {
+            spec["dependsOn"] = json!([{"name": dep}]);
+        }
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": s.ns.name}, "spec": spec
+        })
+    };
+    // third → second → first; first is suspended, so nothing further down may apply.
+    create(&kss, ks("third", Some("second"), false, true)).await;
+    create(&kss, ks("second", Some("first"), false, false)).await;
+    create(&kss, ks("first", None, true, true)).await;
+    for name in ["second", "third"] {
+        wait_for(
+            &kss,
+            name,
+            &s.ctrl,
+            Duration::from_secs(60),
+            "DependencyNotReady",
+            |o| ready(o).is_some_and(|c| c["reason"] == "DependencyNotReady"),
+        )
+        .await;
+    }
+    for name in ["first", "second", "third"] {
+        assert_eq!(
+            cms.get_opt(name).await.unwrap(),
+            None,
+            "{name} applied too early"
+        );
+    }
+
+    // Resumed, the head of the chain applies, then each dependent in turn — without
+    // waiting for their one-minute retry interval.
+    kss.patch(
+        "first",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"suspend": false}})),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &kss,
+        "third",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "the chain Ready",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    let created = |cm: ConfigMap| cm.metadata.creation_timestamp.unwrap().0;
+    let first = created(cms.get("first").await.unwrap());
+    let second = created(cms.get("second").await.unwrap());
+    let third = created(cms.get("third").await.unwrap());
+    assert!(
+        first <= second && second <= third,
+        "{first} {second} {third}"
+    );
+    let log = s.ctrl.log();
+    let position = |name: &str| {
+        let key = format!("key={}/{name} ", s.ns.name);
+        log.lines()
+            .position(|l| l.contains(" reconciled") && l.contains(&key))
+            .unwrap_or_else(|| panic!("{name} not reconciled\n{log}"))
+    };
+    assert!(position("first") < position("second"), "{log}");
+    assert!(position("second") < position("third"), "{log}");
+
+    // prune: false — a file removed from Git leaves its object in the cluster.
+    let revision = s.commit_and_push(&[], &["second/kept.yaml"], "remove kept");
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    wait_for(
+        &kss,
+        "second",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "the new revision",
+        |o| applied_revision(o) == Some(revision.as_str()),
+    )
+    .await;
+    assert_eq!(
+        data(&cms, "kept").await.as_deref(),
+        Some("k"),
+        "kept without prune"
+    );
+}
+
+#[tokio::test]
+async fn kustomize_fields_common_metadata_and_secret_substitution_shape_what_is_applied() {
+    let s = setup(
+        "ctrl-fields",
+        &[
+            ("deploy/a.yaml", &configmap("a", "one")),
+            (
+                "web/deploy.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 0\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.0\n        env:\n        - name: TOKEN\n          value: ${token}\n",
+            ),
+            ("web/cm.yaml", &configmap("settings", "${colour}")),
+        ],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = s.ns.api();
+    secrets
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "vars"},
+                "stringData": {"token": "s3cr3t", "colour": "green"}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    create(
+        &kss,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "web", "namespace": s.ns.name},
+            "spec": {
+                "interval": "10m", "retryInterval": "2s", "prune": true, "path": "./web",
+                "targetNamespace": s.ns.name, "namePrefix": "staging-",
+                "commonMetadata": {"labels": {"team": "blue"}, "annotations": {"owner": "ops"}},
+                "images": [{"name": "nginx", "newName": "registry.local/nginx", "newTag": "1.25"}],
+                "patches": [{
+                    "patch": "- op: add\n  path: /data/patched\n  value: \"yes\"\n",
+                    "target": {"kind": "ConfigMap"}
+                }],
+                "postBuild": {"substituteFrom": [{"kind": "Secret", "name": "vars"}]},
+                "sourceRef": {"kind": "GitRepository", "name": "app"}
+            }
+        }),
+    )
+    .await;
+    let ks = wait_for(
+        &kss,
+        "web",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    let cms: Api<ConfigMap> = s.ns.api();
+    let cm = cms.get("staging-settings").await.unwrap();
+    let data = cm.data.clone().unwrap();
+    assert_eq!(data["key"], "green", "substituted from the Secret");
+    assert_eq!(data["patched"], "yes", "patched");
+    let labels = cm.metadata.labels.clone().unwrap();
+    assert_eq!(labels["team"], "blue");
+    assert_eq!(cm.metadata.annotations.clone().unwrap()["owner"], "ops");
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = s.ns.api();
+    let web = deployments.get("staging-web").await.unwrap();
+    let pod = web.spec.template.spec.unwrap();
+    let container = &pod.containers[0];
+    assert_eq!(
+        container.image.as_deref(),
+        Some("registry.local/nginx:1.25")
+    );
+    assert_eq!(
+        container.env.as_ref().unwrap()[0].value.as_deref(),
+        Some("s3cr3t")
+    );
+    // The inventory records the prefixed names; no secret value reaches status or events.
+    let inventory = ks.data["status"]["inventory"].to_string();
+    assert!(inventory.contains("staging-web"), "{inventory}");
+    assert!(!ks.data["status"].to_string().contains("s3cr3t"));
+    assert!(!s.ctrl.log().contains("s3cr3t"));
+}
+
+#[tokio::test]
+async fn two_controllers_only_the_leader_reconciles_and_a_standby_takes_over_when_it_is_killed() {
+    let timings = [
+        "--leader-election-lease-duration=3s",
+        "--leader-election-renew-deadline=2s",
+        "--leader-election-retry-period=500ms",
+    ];
+    let mut s = setup_with(
+        "ctrl-leader",
+        &[("deploy/a.yaml", &configmap("a", "one"))],
+        &timings,
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    let first = revision_of(&s.repo);
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| applied_revision(o) == Some(first.as_str()),
+    )
+    .await;
+    let standby = ControllerProcess::start_with(&s.ns.name, "-standby", &timings);
+
+    // The standby is up (ready for probes) but does not lead and does not reconcile.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", standby.health_port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "standby not listening\n{}",
+            standby.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(standby.readyz(), 200);
+    let leader_line = |ctrl: &ControllerProcess, v: u8| {
+        ctrl.metrics().lines().any(|l| {
+            l == format!(
+                "leader_election_master_status{{name=\"tug-controller-leader-election\"}} {v}"
+            )
+        })
+    };
+    assert!(leader_line(&s.ctrl, 1), "{}", s.ctrl.metrics());
+    assert!(leader_line(&standby, 0), "{}", standby.metrics());
+    let metrics = s.ctrl.metrics();
+    assert!(
+        metrics.contains(&format!(
+            "gotk_reconcile_duration_seconds_count{{kind=\"Kustomization\",name=\"app\",namespace=\"{}\"}}",
+            s.ns.name
+        )),
+        "{metrics}"
+    );
+    let second = s.commit_and_push(&[("deploy/a.yaml", &configmap("a", "two"))], &[], "two");
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "the leader applies",
+        |o| applied_revision(o) == Some(second.as_str()),
+    )
+    .await;
+    assert!(
+        !standby.log().contains("controllers started"),
+        "the standby reconciled:\n{}",
+        standby.log()
+    );
+
+    // The leader dies without releasing the lease: the standby takes over once the lease
+    // expires, and applies the next push.
+    s.ctrl.child.kill().unwrap();
+    let third = s.commit_and_push(&[("deploy/a.yaml", &configmap("a", "three"))], &[], "three");
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    wait_for(
+        &kss,
+        "app",
+        &standby,
+        Duration::from_secs(60),
+        "the standby applies",
+        |o| applied_revision(o) == Some(third.as_str()),
+    )
+    .await;
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("three"));
+    assert!(
+        standby.log().contains("lease acquired"),
+        "{}",
+        standby.log()
+    );
+    assert!(leader_line(&standby, 1));
 }

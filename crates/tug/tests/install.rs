@@ -72,9 +72,43 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
     assert!(second_text.contains("no changes"), "{second_text}");
     assert_eq!(
         second_text.matches(" unchanged").count(),
-        3,
+        7,
         "{second_text}"
     );
+
+    // The controller's service account may do what an in-cluster `tug controller` does.
+    let client = cluster().client().await.unwrap();
+    for (group, resource, verb, namespace) in [
+        ("apps", "deployments", "create", "default"),
+        (
+            "kustomize.toolkit.fluxcd.io",
+            "kustomizations",
+            "patch",
+            "any",
+        ),
+        ("coordination.k8s.io", "leases", "update", "flux-system"),
+        ("", "secrets", "watch", "flux-system"),
+    ] {
+        let review: k8s_openapi::api::authorization::v1::SubjectAccessReview =
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {
+                    "user": "system:serviceaccount:flux-system:tug-controller",
+                    "groups": ["system:serviceaccounts"],
+                    "resourceAttributes": {
+                        "group": group, "resource": resource, "verb": verb, "namespace": namespace
+                    }
+                }
+            }))
+            .unwrap();
+        let api: kube::Api<k8s_openapi::api::authorization::v1::SubjectAccessReview> =
+            kube::Api::all(client.clone());
+        let answer = api.create(&Default::default(), &review).await.unwrap();
+        assert!(
+            answer.status.is_some_and(|s| s.allowed),
+            "tug-controller may not {verb} {resource}"
+        );
+    }
 
     let check = tug(&["check", "--pre"], &kc);
     let check_text = text(&check);

@@ -8,8 +8,14 @@ use futures::StreamExt;
 use kube::api::Api;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tug_api::{GitRepository, Kustomization};
+use tug_controller::endpoints::{self, State};
+use tug_controller::leader::{self, Elector, LeaseTiming};
+use tug_controller::metrics::{self, Metrics};
+use tug_controller::watch::WatchOptions;
 use tug_controller::{gitrepository, kustomization};
 use tug_source::Storage;
 
@@ -39,6 +45,72 @@ pub struct Args {
     /// Log level (an env-filter directive; RUST_LOG overrides it).
     #[arg(long, default_value = "info")]
     pub log_level: String,
+    /// Reconcile only objects matching this label selector (Flux's sharding, e.g.
+    /// `sharding.fluxcd.io/key=shard1`).
+    #[arg(long)]
+    pub watch_label_selector: Option<String>,
+    /// Address of the Prometheus endpoint (`/metrics`); empty or `0` disables it.
+    #[arg(long, default_value = ":8080")]
+    pub metrics_addr: String,
+    /// Address of the probe endpoints (`/healthz`, `/readyz`); empty or `0` disables them.
+    #[arg(long, default_value = ":9440")]
+    pub health_addr: String,
+    /// Hold a Lease in the namespace of `-n` so that only one replica reconciles at a time.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_leader_election: bool,
+    /// How long a lease is valid without renewal before a standby may take it.
+    #[arg(long, default_value = "35s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+    /// How long the leader keeps trying to renew before it gives up leading.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub leader_election_renew_deadline: Duration,
+    /// How often candidates try to acquire, and the leader renews, the lease.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub leader_election_retry_period: Duration,
+    /// Feature gates, as Flux's: `StrictPostBuildSubstitutions=true` makes a `${var}`
+    /// without a value (and without a default) a build error.
+    #[arg(long, value_delimiter = ',')]
+    pub feature_gates: Vec<String>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    tug_api::duration::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// `Name=true|false` gates; an unknown gate is an error, as Flux's.
+fn strict_substitutions(gates: &[String]) -> Result<bool> {
+    let mut strict = false;
+    for gate in gates.iter().filter(|g| !g.is_empty()) {
+        let (name, value) = gate.split_once('=').unwrap_or((gate.as_str(), "true"));
+        let on = value
+            .parse::<bool>()
+            .map_err(|_| anyhow!("--feature-gates: '{gate}': the value must be true or false"))?;
+        match name {
+            "StrictPostBuildSubstitutions" => strict = on,
+            other => return Err(anyhow!("--feature-gates: unknown feature gate '{other}'")),
+        }
+    }
+    Ok(strict)
+}
+
+/// `:8080` means every interface; empty or `0` means off.
+fn bind_address(addr: &str) -> Option<String> {
+    match addr {
+        "" | "0" => None,
+        a if a.starts_with(':') => Some(format!("0.0.0.0{a}")),
+        a => Some(a.to_string()),
+    }
+}
+
+async fn listen(what: &str, addr: &str) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(bind) = bind_address(addr) else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("binding the {what} endpoint to {bind}"))?;
+    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or(bind), "{what} endpoint listening");
+    Ok(Some(listener))
 }
 
 /// Logs go to stderr; a controller logs at `info` unless told otherwise.
@@ -47,7 +119,9 @@ pub fn init_logging(args: &Args) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: log files and `kubectl logs` get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if args.log_encoding == "json" {
         builder.json().try_init()
     } else {
@@ -56,9 +130,31 @@ pub fn init_logging(args: &Args) {
 }
 
 pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
+    let strict = strict_substitutions(&args.feature_gates)?;
     let conn = cluster.connect().await?;
     conn.server_version().await?;
     let client = conn.client;
+
+    // Probes and metrics first, so a kubelet sees the process alive while it waits to lead.
+    let metrics = Metrics::new();
+    let state = State::new(metrics.clone());
+    let mut servers = Vec::new();
+    if let Some(l) = listen("metrics", &args.metrics_addr).await? {
+        servers.push(tokio::spawn(endpoints::serve(
+            l,
+            state.clone(),
+            true,
+            false,
+        )));
+    }
+    if let Some(l) = listen("health", &args.health_addr).await? {
+        servers.push(tokio::spawn(endpoints::serve(
+            l,
+            state.clone(),
+            false,
+            true,
+        )));
+    }
 
     // The artifact server, bound before the controllers start so artifact URLs work at once.
     let advertised = tug_source::server::advertised_address(
@@ -68,11 +164,7 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
     .map_err(|e| anyhow!(e))?;
     let storage = Storage::new(&args.storage_path, advertised.clone())
         .with_context(|| format!("opening storage {}", args.storage_path.display()))?;
-    let bind = if args.storage_addr.starts_with(':') {
-        format!("0.0.0.0{}", args.storage_addr)
-    } else {
-        args.storage_addr.clone()
-    };
+    let bind = bind_address(&args.storage_addr).unwrap_or_else(|| args.storage_addr.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("binding the artifact server to {bind}"))?;
@@ -82,23 +174,15 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         path = %args.storage_path.display(),
         "artifact server listening"
     );
-    let server = tokio::spawn(tug_source::server::serve_on(
-        listener,
-        storage.root().to_path_buf(),
-    ));
+    let root = storage.root().to_path_buf();
+    servers.push(tokio::spawn(async move {
+        if let Err(e) = tug_source::server::serve_on(listener, root).await {
+            tracing::error!(error = %e, "artifact server stopped");
+        }
+    }));
 
-    let (sources, kustomizations): (Api<GitRepository>, Api<Kustomization>) =
-        if args.watch_all_namespaces {
-            (Api::all(client.clone()), Api::all(client.clone()))
-        } else {
-            (
-                Api::namespaced(client.clone(), &cluster.namespace),
-                Api::namespaced(client.clone(), &cluster.namespace),
-            )
-        };
-
-    // Graceful shutdown: on SIGTERM or Ctrl-C both controllers stop taking new work and
-    // finish the reconciles in flight.
+    // Graceful shutdown: on SIGTERM or Ctrl-C the controllers stop taking new work and
+    // finish the reconciles in flight; a standby simply leaves.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -111,12 +195,59 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
             let _ = rx.wait_for(|v| *v).await;
         }
     };
+    state.ready.store(true, Ordering::Relaxed);
+
+    let mut elector = args.enable_leader_election.then(|| {
+        Elector::new(
+            client.clone(),
+            &cluster.namespace,
+            leader::identity(),
+            LeaseTiming {
+                lease_duration: args.leader_election_lease_duration,
+                renew_deadline: args.leader_election_renew_deadline,
+                retry_period: args.leader_election_retry_period,
+            },
+        )
+    });
+    if let Some(elector) = elector.as_mut() {
+        tracing::info!(
+            identity = elector.identity(),
+            lease = %format!("{}/{}", cluster.namespace, leader::LEASE_NAME),
+            "leader election: waiting for the lease"
+        );
+        tokio::select! {
+            _ = elector.acquire() => {}
+            _ = stopped() => {
+                tracing::info!("stopped before leading");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        metrics.set_leader(true);
+    }
+
+    let (sources, kustomizations): (Api<GitRepository>, Api<Kustomization>) =
+        if args.watch_all_namespaces {
+            (Api::all(client.clone()), Api::all(client.clone()))
+        } else {
+            (
+                Api::namespaced(client.clone(), &cluster.namespace),
+                Api::namespaced(client.clone(), &cluster.namespace),
+            )
+        };
+    let watch = WatchOptions {
+        label_selector: args.watch_label_selector.clone(),
+    };
 
     let git_ctx = Arc::new(gitrepository::Context::new(client.clone(), storage.clone()));
-    let git = gitrepository::controller(sources.clone(), args.concurrent)
+    let git = tug_controller::watch::controller(sources.clone(), &watch, args.concurrent)
         .graceful_shutdown_on(stopped())
         .run(
-            gitrepository::reconcile,
+            metrics::instrument(
+                metrics.clone(),
+                "source-controller",
+                "GitRepository",
+                gitrepository::reconcile,
+            ),
             gitrepository::error_policy,
             git_ctx,
         )
@@ -125,17 +256,20 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
                 tracing::debug!(error = %e, "GitRepository controller");
             }
         });
-    let ks_ctx = Arc::new(kustomization::Context::new(
-        client.clone(),
-        Some(storage),
-        args.field_manager.clone(),
-    ));
-    let ks = kustomization::controller(kustomizations, sources, args.concurrent)
+    let mut ks_ctx =
+        kustomization::Context::new(client.clone(), Some(storage), args.field_manager.clone());
+    ks_ctx.strict_substitutions = strict;
+    let ks = kustomization::controller(kustomizations, sources, &watch, args.concurrent)
         .graceful_shutdown_on(stopped())
         .run(
-            kustomization::reconcile,
+            metrics::instrument(
+                metrics.clone(),
+                kustomization::CONTROLLER_NAME,
+                "Kustomization",
+                kustomization::reconcile,
+            ),
             kustomization::error_policy,
-            ks_ctx,
+            Arc::new(ks_ctx),
         )
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -148,13 +282,36 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         } else {
             cluster.namespace.as_str()
         },
+        selector = args.watch_label_selector.as_deref().unwrap_or(""),
         concurrent = args.concurrent,
         "controllers started"
     );
-    futures::future::join(git, ks).await;
-    server.abort();
+    let controllers = futures::future::join(git, ks);
+    let result = match elector.as_mut() {
+        Some(elector) => {
+            let outcome = tokio::select! {
+                _ = controllers => None,
+                lost = elector.hold() => Some(lost),
+            };
+            match outcome {
+                None => {
+                    elector.release().await;
+                    Ok(ExitCode::SUCCESS)
+                }
+                // Reconciles in flight are dropped: another replica leads now.
+                Some(lost) => Err(anyhow!(lost)),
+            }
+        }
+        None => {
+            controllers.await;
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    for server in servers {
+        server.abort();
+    }
     tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    result
 }
 
 async fn shutdown_signal() {

@@ -1,4 +1,5 @@
-//! `tug install` and `tug uninstall`: tug's CRDs and namespace.
+//! `tug install` and `tug uninstall`: tug's namespace, CRDs, and the service account and
+//! RBAC `tug controller` needs when it runs in the cluster.
 
 use crate::cluster::{describe_kube_error, ClusterArgs};
 use crate::ui;
@@ -50,7 +51,79 @@ fn manifests(namespace: &str) -> Result<Vec<serde_json::Value>> {
             "CustomResourceDefinition",
         )?);
     }
+    out.extend(rbac(namespace));
     Ok(out)
+}
+
+/// The service account `tug controller` runs as in a cluster, and its permissions, as
+/// Flux's: a role for its own kinds (with status and finalizers), Secrets and ConfigMaps
+/// (credentials, substitution), Events and its leader Lease; and cluster-admin, because a
+/// Kustomization may apply any kind of object (Flux's `cluster-reconciler` binding).
+fn rbac(namespace: &str) -> Vec<serde_json::Value> {
+    let labels = serde_json::json!({"app.kubernetes.io/part-of": "tug"});
+    let subject = serde_json::json!([{
+        "kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace
+    }]);
+    let all = [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    vec![
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": SERVICE_ACCOUNT, "namespace": namespace, "labels": labels}
+        }),
+        serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": format!("tug-crd-controller-{namespace}"), "labels": labels},
+            "rules": [
+                {"apiGroups": ["source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"],
+                 "resources": ["*"], "verbs": all},
+                {"apiGroups": [""], "resources": ["secrets", "configmaps"],
+                 "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
+                 "verbs": ["create", "patch"]},
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": all}
+            ]
+        }),
+        serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": format!("tug-crd-controller-{namespace}"), "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": format!("tug-crd-controller-{namespace}")},
+            "subjects": subject
+        }),
+        serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": format!("tug-cluster-reconciler-{namespace}"), "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "cluster-admin"},
+            "subjects": subject
+        }),
+    ]
+}
+
+/// The service account of `tug controller` in a cluster.
+pub const SERVICE_ACCOUNT: &str = "tug-controller";
+
+/// The cluster-scoped objects of [`rbac`], removed by `tug uninstall`.
+fn cluster_rbac_names(namespace: &str) -> [(&'static str, &'static str, String); 3] {
+    [
+        (
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            format!("tug-cluster-reconciler-{namespace}"),
+        ),
+        (
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            format!("tug-crd-controller-{namespace}"),
+        ),
+        (
+            "ClusterRole",
+            "clusterroles",
+            format!("tug-crd-controller-{namespace}"),
+        ),
+    ]
 }
 
 /// A typed object as JSON with its apiVersion and kind (k8s-openapi leaves them out).
@@ -188,6 +261,26 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
             Err(e) => {
                 return Err(anyhow::anyhow!(
                     "deleting CustomResourceDefinition/{name}: {}",
+                    describe_kube_error(&e)
+                ))
+            }
+        }
+    }
+    for (kind, plural, name) in cluster_rbac_names(&cluster.namespace) {
+        let resource = ApiResource {
+            group: "rbac.authorization.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "rbac.authorization.k8s.io/v1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &resource);
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => eprintln!("{kind}/{name} deleted"),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "deleting {kind}/{name}: {}",
                     describe_kube_error(&e)
                 ))
             }

@@ -96,6 +96,9 @@ struct GetArgs {
     /// List across all namespaces.
     #[arg(short = 'A', long)]
     all_namespaces: bool,
+    /// After listing, print a row each time an object changes (until interrupted).
+    #[arg(short = 'w', long)]
+    watch: bool,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +194,15 @@ async fn run_get(cluster: &cluster::ClusterArgs, command: GetCommand) -> anyhow:
         GetCommand::Kustomizations(a) => (&[Kind::Kustomization], a),
         GetCommand::All(a) => (&[Kind::GitRepository, Kind::Kustomization], a),
     };
+    if args.watch {
+        let [kind] = kinds else {
+            anyhow::bail!(
+                "--watch works on one kind: use `get sources git` or `get kustomizations`"
+            );
+        };
+        return cmd::objects::watch(cluster, *kind, args.all_namespaces, args.name.as_deref())
+            .await;
+    }
     get(cluster, kinds, args.all_namespaces, args.name.as_deref()).await
 }
 

@@ -129,3 +129,53 @@ async fn create_get_suspend_resume_delete_round() {
         out(&no_ref)
     );
 }
+
+#[tokio::test]
+async fn get_watch_prints_the_rows_then_each_change() {
+    use std::io::{BufRead, BufReader};
+    assert!(tug(&["install"]).status.success());
+    let ns = cluster().namespace("watch").await.unwrap();
+    let n = ns.name.as_str();
+    let create = |name: &str| {
+        let o = tug(&[
+            "create",
+            "source",
+            "git",
+            name,
+            "-n",
+            n,
+            "--url",
+            "https://example.invalid/repo",
+            "--branch",
+            "main",
+        ]);
+        assert!(o.status.success(), "{}", out(&o));
+    };
+    create("first");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tug"))
+        .args(["get", "sources", "git", "--watch", "-n", n])
+        .env("KUBECONFIG", cluster().kubeconfig())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = || {
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a line from tug get --watch")
+    };
+    assert!(next().starts_with("NAME\tREVISION\tSUSPENDED\tREADY"));
+    assert!(next().starts_with("first\t"));
+    create("second");
+    assert!(next().starts_with("second\t\tFalse\t"));
+    let o = tug(&["suspend", "source", "git", "second", "-n", n]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(next().starts_with("second\t\tTrue\t"));
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -136,28 +136,7 @@ pub async fn get(
         }
         rows.push(header.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         for obj in &items {
-            let (ready, message) = ready(obj);
-            let suspended = if obj.data["spec"]["suspend"].as_bool().unwrap_or(false) {
-                "True"
-            } else {
-                "False"
-            };
-            let name = if kinds.len() > 1 {
-                format!("{}/{}", kind.name().to_lowercase(), obj.name_any())
-            } else {
-                obj.name_any()
-            };
-            let mut row = vec![
-                name,
-                kind.revision(obj),
-                suspended.to_string(),
-                ready,
-                message,
-            ];
-            if all_namespaces {
-                row.insert(0, obj.namespace().unwrap_or_default());
-            }
-            rows.push(row);
+            rows.push(row(kind, obj, all_namespaces, kinds.len() > 1));
         }
         if i > 0 {
             writeln!(out)?;
@@ -175,6 +154,78 @@ pub async fn get(
             continue;
         }
         write_table(&mut out, &rows)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `tug get`: NAME REVISION SUSPENDED READY MESSAGE (NAMESPACE first with -A).
+fn row(kind: Kind, obj: &DynamicObject, all_namespaces: bool, prefixed: bool) -> Vec<String> {
+    let (ready, message) = ready(obj);
+    let suspended = if obj.data["spec"]["suspend"].as_bool().unwrap_or(false) {
+        "True"
+    } else {
+        "False"
+    };
+    let name = if prefixed {
+        format!("{}/{}", kind.name().to_lowercase(), obj.name_any())
+    } else {
+        obj.name_any()
+    };
+    let mut row = vec![
+        name,
+        kind.revision(obj),
+        suspended.to_string(),
+        ready,
+        message,
+    ];
+    if all_namespaces {
+        row.insert(0, obj.namespace().unwrap_or_default());
+    }
+    row
+}
+
+/// `tug get ... --watch`: the current rows, then a row whenever one changes, as
+/// `flux get --watch`; rows are tab-separated so they line up without knowing the future.
+pub async fn watch(
+    cluster: &ClusterArgs,
+    kind: Kind,
+    all_namespaces: bool,
+    name: Option<&str>,
+) -> Result<ExitCode> {
+    use futures::TryStreamExt;
+    use kube::runtime::{watcher, WatchStreamExt};
+    let conn = cluster.connect().await?;
+    conn.server_version().await?;
+    let api = api(
+        &conn,
+        kind,
+        (!all_namespaces).then_some(cluster.namespace.as_str()),
+    );
+    let mut config = watcher::Config::default();
+    if let Some(name) = name {
+        config = config.fields(&format!("metadata.name={name}"));
+    }
+    let mut header = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
+    if all_namespaces {
+        header.insert(0, "NAMESPACE");
+    }
+    println!("{}", header.join("\t"));
+    let mut printed: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    let stream = watcher(api, config).default_backoff().applied_objects();
+    futures::pin_mut!(stream);
+    while let Some(obj) = stream
+        .try_next()
+        .await
+        .map_err(|e| anyhow!("watching {}: {e}", kind.name()))?
+    {
+        let line = row(kind, &obj, all_namespaces, false);
+        let key = (obj.namespace().unwrap_or_default(), obj.name_any());
+        if printed.get(&key) != Some(&line) {
+            println!("{}", line.join("\t"));
+            std::io::stdout().flush()?;
+            printed.insert(key, line);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Mean time to production (after Flux's MTTP benchmark): N Kustomizations, each applying a
+# Deployment scaled to zero, a ServiceAccount, a Service and an Ingress, all from one
+# GitRepository served by git daemon. Measures, for one `tug controller` process:
+#   - the time from creating the N Kustomizations to all N Ready=True (health checked:
+#     `wait: true`);
+#   - the process's RSS over that time (sampled every second), peak and at the end;
+#   - a no-op resync: the controller restarted, all N reconciled again, and the number of
+#     write requests it made to the apiserver meanwhile (from the audit log; Lease
+#     renewals and Events excluded), which should be zero.
+#
+#   bench/controller/mttp.sh [N ...]      (default: 100 1000)
+# Uses the local control plane (started if needed); builds tug in release.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+sizes=("${@:-100 1000}")
+# shellcheck disable=SC2206
+sizes=(${sizes[@]})
+concurrent=${CONCURRENT:-10}
+
+scripts/local-cluster up >/dev/null
+KUBECONFIG=$(scripts/local-cluster kubeconfig); export KUBECONFIG
+cluster_dir=${TUG_CLUSTER_DIR:-$repo/.local/cluster}
+audit="$cluster_dir/logs/audit.log"
+cargo build --release --quiet -p tug
+tug="${CARGO_TARGET_DIR:-$repo/target}/release/tug"
+"$tug" install >/dev/null 2>&1
+
+work=$(mktemp -d)
+ctrl_pid=""; daemon_pid=""
+cleanup() {
+  [ -n "$ctrl_pid" ] && kill "$ctrl_pid" 2>/dev/null || true
+  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The application, once, in a repository served by git daemon.
+git init -q -b main "$work/src"
+mkdir -p "$work/src/app"
+cat >"$work/src/app/app.yaml" <<'EOF'
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: podinfo
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: podinfo
+spec:
+  replicas: 0
+  selector:
+    matchLabels:
+      app: podinfo
+  template:
+    metadata:
+      labels:
+        app: podinfo
+    spec:
+      serviceAccountName: podinfo
+      containers:
+      - name: podinfo
+        image: ghcr.io/stefanprodan/podinfo:6.5.0
+        ports:
+        - containerPort: 9898
+          name: http
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: podinfo
+spec:
+  selector:
+    app: podinfo
+  ports:
+  - name: http
+    port: 9898
+    targetPort: http
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: podinfo
+spec:
+  rules:
+  - host: podinfo.local
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: podinfo
+            port:
+              name: http
+EOF
+git -C "$work/src" add -A
+git -C "$work/src" -c user.name=bench -c user.email=bench@localhost commit -qm app
+git clone -q --bare "$work/src" "$work/repos/app.git"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+git daemon --reuseaddr --export-all --base-path="$work/repos" --listen=127.0.0.1 --port="$port" "$work/repos" &
+daemon_pid=$!
+
+now() { date +%s.%N; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+start_controller() { # log
+  "$tug" controller -n "$ns" --watch-all-namespaces=false --concurrent "$concurrent" \
+    --storage-path "$work/storage-$ns" --storage-addr "127.0.0.1:$(free_port)" \
+    --metrics-addr 0 --health-addr 0 --enable-leader-election=false 2>"$1" &
+  ctrl_pid=$!
+}
+
+# Counts Kustomizations of $ns whose Ready condition is True.
+ready_count() {
+  kubectl get kustomizations.kustomize.toolkit.fluxcd.io -n "$ns" -o json |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(1 for i in d["items"] if any(c.get("type")=="Ready" and c.get("status")=="True" for c in i.get("status",{}).get("conditions",[]))))'
+}
+
+# Writes by the controller (not Leases, not Events) in the audit log since line $1.
+writes_since() {
+  tail -n +"$1" "$audit" | python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("stage") != "ResponseComplete" or e.get("verb") not in ("create", "update", "patch", "delete"):
+        continue
+    uri = e.get("requestURI", "")
+    if "/leases/" in uri or "/events" in uri or e.get("userAgent", "").startswith("kubectl"):
+        continue
+    if "'"$ns"'" not in uri:
+        continue
+    n += 1
+print(n)'
+}
+
+for n in "${sizes[@]}"; do
+  ns="mttp-$n-$$"
+  kubectl create namespace "$ns" >/dev/null
+  "$tug" create source git app -n "$ns" --url "git://127.0.0.1:$port/app.git" --branch main --interval 10m >/dev/null
+  start_controller "$work/controller-$n.log"
+  # The source first, so the measure is the Kustomizations' time, as Flux's benchmark.
+  until kubectl get gitrepositories.source.toolkit.fluxcd.io app -n "$ns" -o jsonpath='{.status.artifact.revision}' | grep -q sha1; do sleep 0.2; done
+  for i in $(seq 1 "$n"); do
+    cat <<EOF
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app-$i, namespace: $ns}
+spec:
+  interval: 60m
+  prune: true
+  wait: true
+  timeout: 5m
+  path: ./app
+  namePrefix: app-$i-
+  targetNamespace: $ns
+  sourceRef: {kind: GitRepository, name: app}
+EOF
+  done >"$work/ks-$n.yaml"
+  rss_log="$work/rss-$n.txt"; : >"$rss_log"
+  t0=$(now)
+  kubectl apply -f "$work/ks-$n.yaml" >/dev/null
+  peak=0
+  while :; do
+    r=$(rss_kib "$ctrl_pid"); echo "$(echo "$(now) - $t0" | bc) $r" >>"$rss_log"
+    [ "$r" -gt "$peak" ] && peak=$r
+    c=$(ready_count)
+    [ "$c" -ge "$n" ] && break
+    sleep 1
+  done
+  t1=$(now)
+  end_rss=$(rss_kib "$ctrl_pid")
+  printf 'N=%-5s all Ready in %6.1f s   RSS peak %5.1f MiB, at end %5.1f MiB (concurrent=%s)\n' \
+    "$n" "$(echo "$t1 - $t0" | bc)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$end_rss / 1024" | bc -l)" "$concurrent"
+  echo "  RSS over time (seconds since creation, KiB): $(awk 'NR%5==1 {printf "%s:%s ", int($1), $2}' "$rss_log")"
+
+  # No-op resync: a fresh controller reconciles all N again; count its writes.
+  kill "$ctrl_pid"; wait "$ctrl_pid" 2>/dev/null || true
+  mark=$(($(wc -l <"$audit") + 1))
+  log="$work/controller-$n-resync.log"
+  t2=$(now)
+  start_controller "$log"
+  until [ "$(grep -c ' reconciled ' "$log" || true)" -ge "$n" ]; do sleep 0.5; done
+  t3=$(now)
+  sleep 2
+  printf '  no-op resync of %s: %.1f s, %s write requests, RSS %.1f MiB\n' \
+    "$n" "$(echo "$t3 - $t2" | bc)" "$(writes_since "$mark")" "$(echo "$(rss_kib "$ctrl_pid") / 1024" | bc -l)"
+  kill "$ctrl_pid"; wait "$ctrl_pid" 2>/dev/null || true; ctrl_pid=""
+  kubectl delete namespace "$ns" --wait=false >/dev/null
+done

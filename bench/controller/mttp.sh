@@ -10,6 +10,7 @@
 #     renewals and Events excluded), which should be zero.
 #
 #   bench/controller/mttp.sh [N ...]      (default: 100 1000)
+# CONCURRENT (default 10) sets --concurrent; KEEP_LOGS=DIR keeps the controller logs.
 # Uses the local control plane (started if needed); builds tug in release.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -32,6 +33,7 @@ ctrl_pid=""; daemon_pid=""
 cleanup() {
   [ -n "$ctrl_pid" ] && kill "$ctrl_pid" 2>/dev/null || true
   [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
+  if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$KEEP_LOGS"; cp "$work"/*.log "$work"/rss-*.txt "$KEEP_LOGS"/ 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -188,7 +190,7 @@ EOF
   log="$work/controller-$n-resync.log"
   t2=$(now)
   start_controller "$log"
-  until [ "$(grep -c ' reconciled ' "$log" || true)" -ge "$n" ]; do sleep 0.5; done
+  until [ "$(grep -c ' reconciled ' "$log" 2>/dev/null || true)" -ge "$n" ]; do sleep 0.5; done
   t3=$(now)
   sleep 2
   printf '  no-op resync of %s: %.1f s, %s write requests, RSS %.1f MiB\n' \

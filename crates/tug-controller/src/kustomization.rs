@@ -536,17 +536,25 @@ async fn run_steps(
             .boxed()
             .await
         {
-            Ok(()) => conditions::set(
-                &mut status.conditions,
-                conditions::new(
-                    conditions::HEALTHY,
-                    true,
-                    reason::SUCCEEDED,
-                    format!("Health check passed in {:?}", started.elapsed()),
-                    generation,
-                    now(),
-                ),
-            ),
+            Ok(()) => {
+                // A Kustomization that stays healthy keeps its condition as it is: a new
+                // duration in the message would make every periodic reconcile a status write.
+                let already = conditions::find(&status.conditions, conditions::HEALTHY)
+                    .is_some_and(|c| c.status == "True" && c.observed_generation == generation);
+                if !already {
+                    conditions::set(
+                        &mut status.conditions,
+                        conditions::new(
+                            conditions::HEALTHY,
+                            true,
+                            reason::SUCCEEDED,
+                            format!("Health check passed in {:?}", started.elapsed()),
+                            generation,
+                            now(),
+                        ),
+                    );
+                }
+            }
             Err(message) => {
                 conditions::set(
                     &mut status.conditions,

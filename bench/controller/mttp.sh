@@ -10,7 +10,7 @@
 #     renewals and Events excluded), which should be zero.
 #
 #   bench/controller/mttp.sh [N ...]      (default: 100 1000)
-# CONCURRENT (default 10) sets --concurrent; KEEP_LOGS=DIR keeps the controller logs.
+# CONCURRENT (default 20) sets --concurrent; KEEP_LOGS=DIR keeps the controller logs.
 # Uses the local control plane (started if needed); builds tug in release.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -18,7 +18,7 @@ cd "$repo"
 sizes=("${@:-100 1000}")
 # shellcheck disable=SC2206
 sizes=(${sizes[@]})
-concurrent=${CONCURRENT:-10}
+concurrent=${CONCURRENT:-20}
 
 scripts/local-cluster up >/dev/null
 KUBECONFIG=$(scripts/local-cluster kubeconfig); export KUBECONFIG
@@ -170,19 +170,19 @@ EOF
   rss_log="$work/rss-$n.txt"; : >"$rss_log"
   t0=$(now)
   kubectl apply -f "$work/ks-$n.yaml" >/dev/null
-  peak=0
-  while :; do
-    r=$(rss_kib "$ctrl_pid"); echo "$(echo "$(now) - $t0" | bc) $r" >>"$rss_log"
-    [ "$r" -gt "$peak" ] && peak=$r
-    c=$(ready_count)
-    [ "$c" -ge "$n" ] && break
-    sleep 1
-  done
+  # RSS sampled every second by its own loop, independent of the (slower) Ready polling.
+  ( while kill -0 "$ctrl_pid" 2>/dev/null; do
+      echo "$(echo "$(now) - $t0" | bc) $(rss_kib "$ctrl_pid")" >>"$rss_log"; sleep 1
+    done ) &
+  sampler=$!
+  until [ "$(ready_count)" -ge "$n" ]; do sleep 0.5; done
   t1=$(now)
+  kill "$sampler" 2>/dev/null || true
   end_rss=$(rss_kib "$ctrl_pid")
+  peak=$(awk '$2 > m {m = $2} END {print m + 0}' "$rss_log")
   printf 'N=%-5s all Ready in %6.1f s   RSS peak %5.1f MiB, at end %5.1f MiB (concurrent=%s)\n' \
     "$n" "$(echo "$t1 - $t0" | bc)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$end_rss / 1024" | bc -l)" "$concurrent"
-  echo "  RSS over time (seconds since creation, KiB): $(awk 'NR%5==1 {printf "%s:%s ", int($1), $2}' "$rss_log")"
+  echo "  RSS over time (every 5 s): $(awk 'NR%5==1 {printf "%ss:%.0fMiB ", int($1), $2/1024}' "$rss_log")"
 
   # No-op resync: a fresh controller reconciles all N again; count its writes.
   kill "$ctrl_pid"; wait "$ctrl_pid" 2>/dev/null || true

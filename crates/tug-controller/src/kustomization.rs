@@ -732,6 +732,30 @@ async fn post_build(
         .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
 }
 
+/// Kinds that kstatus reports Current as soon as they exist (no status to wait for): an
+/// object of them that was just applied needs no watch.
+fn current_once_applied(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        (
+            "",
+            "ConfigMap"
+                | "Secret"
+                | "ServiceAccount"
+                | "LimitRange"
+                | "ResourceQuota"
+                | "Endpoints"
+        ) | (
+            "rbac.authorization.k8s.io",
+            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+        ) | (
+            "networking.k8s.io",
+            "NetworkPolicy" | "IngressClass" | "Ingress"
+        ) | ("scheduling.k8s.io", "PriorityClass")
+            | ("storage.k8s.io", "StorageClass")
+    )
+}
+
 /// Waits for the applied objects (`spec.wait`) and `spec.healthChecks` to be healthy.
 async fn check_health(
     ks: &Kustomization,
@@ -746,6 +770,7 @@ async fn check_health(
             .changes
             .iter()
             .filter(|c| !matches!(c.action, Change::Skipped | Change::Deleted))
+            .filter(|c| !current_once_applied(&c.id.id.group, &c.id.id.kind))
             .map(|c| c.id.clone())
             .collect();
         targets = tug_apply::health::targets(&ctx.discovery, &ids)

@@ -99,67 +99,21 @@ pub fn reconcile_with(
     let dir = Storage::artifact_dir("GitRepository", namespace, name);
 
     let fail = |status: &mut GitRepositoryStatus, err: &Error, fetch_failed: bool| {
-        let message = err.to_string();
-        let why = err.reason();
-        if fetch_failed {
-            conditions::set(
-                &mut status.conditions,
-                conditions::new(
-                    conditions::FETCH_FAILED,
-                    true,
-                    why,
-                    &message,
-                    generation,
-                    now.clone(),
-                ),
-            );
+        let kind = if fetch_failed {
+            conditions::FETCH_FAILED
         } else {
-            conditions::set(
-                &mut status.conditions,
-                conditions::new(
-                    conditions::STORAGE_OPERATION_FAILED,
-                    true,
-                    why,
-                    &message,
-                    generation,
-                    now.clone(),
-                ),
-            );
-        }
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(
-                conditions::READY,
-                false,
-                why,
-                &message,
-                generation,
-                now.clone(),
-            ),
-        );
+            conditions::STORAGE_OPERATION_FAILED
+        };
         // An invalid spec will not fix itself by retrying.
         let stalled = matches!(err, Error::InvalidUrl { .. } | Error::InvalidReference(_));
-        if stalled {
-            conditions::set(
-                &mut status.conditions,
-                conditions::new(
-                    conditions::STALLED,
-                    true,
-                    why,
-                    &message,
-                    generation,
-                    now.clone(),
-                ),
-            );
-        } else {
-            conditions::remove(&mut status.conditions, conditions::STALLED);
-        }
-        conditions::remove(&mut status.conditions, conditions::RECONCILING);
-        status.observed_generation = generation;
-        Outcome::Failed {
-            reason: why.to_string(),
-            message,
-        }
+        let failure = Failure {
+            condition: kind,
+            polarity: true,
+            reason: err.reason(),
+            message: err.to_string(),
+            stalled,
+        };
+        failure.record(status, generation, &now)
     };
 
     let prepared = Reference::from_spec(spec.reference.as_ref()).and_then(|r| {
@@ -204,28 +158,15 @@ pub fn reconcile_with(
         match include {
             Ok(i) => includes.push(i.clone()),
             Err(unavailable) => {
-                for t in [conditions::INCLUDE_UNAVAILABLE, conditions::READY] {
-                    conditions::set(
-                        &mut status.conditions,
-                        conditions::new(
-                            t,
-                            t == conditions::INCLUDE_UNAVAILABLE,
-                            &unavailable.reason,
-                            &unavailable.message,
-                            generation,
-                            now.clone(),
-                        ),
-                    );
-                }
-                conditions::remove(&mut status.conditions, conditions::RECONCILING);
-                status.observed_generation = generation;
-                return (
-                    status,
-                    Outcome::Failed {
-                        reason: unavailable.reason.clone(),
-                        message: unavailable.message.clone(),
-                    },
-                );
+                let failure = Failure {
+                    condition: conditions::INCLUDE_UNAVAILABLE,
+                    polarity: true,
+                    reason: &unavailable.reason,
+                    message: unavailable.message.clone(),
+                    stalled: false,
+                };
+                let outcome = failure.record(&mut status, generation, &now);
+                return (status, outcome);
             }
         }
     }
@@ -441,33 +382,59 @@ fn unverified(
     generation: Option<i64>,
     now: &Time,
 ) -> Outcome {
-    let message = err.to_string();
-    let why = err.reason();
-    for t in [conditions::SOURCE_VERIFIED, conditions::READY] {
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(t, false, why, &message, generation, now.clone()),
-        );
-    }
-    if err.is_stalling() {
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(
-                conditions::STALLED,
-                true,
-                why,
-                &message,
-                generation,
-                now.clone(),
-            ),
-        );
-    } else {
-        conditions::remove(&mut status.conditions, conditions::STALLED);
-    }
-    conditions::remove(&mut status.conditions, conditions::RECONCILING);
-    status.observed_generation = generation;
-    Outcome::Failed {
-        reason: why.to_string(),
-        message,
+    let failure = Failure {
+        condition: conditions::SOURCE_VERIFIED,
+        polarity: false,
+        reason: err.reason(),
+        message: err.to_string(),
+        stalled: err.is_stalling(),
+    };
+    failure.record(status, generation, now)
+}
+
+/// A failed reconcile: the condition that says why (`FetchFailed=True`,
+/// `SourceVerified=False`, ...), Ready=False with the same reason and message, Stalled when
+/// retrying cannot help.
+struct Failure<'a> {
+    condition: &'a str,
+    polarity: bool,
+    reason: &'a str,
+    message: String,
+    stalled: bool,
+}
+
+impl Failure<'_> {
+    fn record(
+        self,
+        status: &mut GitRepositoryStatus,
+        generation: Option<i64>,
+        now: &Time,
+    ) -> Outcome {
+        let mut set = |t: &str, value: bool| {
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    t,
+                    value,
+                    self.reason,
+                    &self.message,
+                    generation,
+                    now.clone(),
+                ),
+            )
+        };
+        set(self.condition, self.polarity);
+        set(conditions::READY, false);
+        if self.stalled {
+            set(conditions::STALLED, true);
+        } else {
+            conditions::remove(&mut status.conditions, conditions::STALLED);
+        }
+        conditions::remove(&mut status.conditions, conditions::RECONCILING);
+        status.observed_generation = generation;
+        Outcome::Failed {
+            reason: self.reason.to_string(),
+            message: self.message,
+        }
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tug_api::conditions;
 use tug_api::GitRepository;
-use tug_source::reconcile::Outcome;
+use tug_source::include::Include;
+use tug_source::reconcile::{IncludeUnavailable, Inputs, Outcome};
 use tug_source::Storage;
 
 /// The name Events are reported under, as Flux's controller is named.
@@ -80,13 +81,34 @@ async fn reconcile_steps(obj: Arc<GitRepository>, ctx: Arc<Context>) -> Result<A
         }
     };
 
+    // Step 2b: the trusted public keys of `spec.verify`, when asked for (a missing Secret is
+    // reported by the verification itself, as Flux does).
+    let verification_keys = match &obj.spec.verification {
+        None => None,
+        Some(v) => Some(
+            get_secret_data(&ctx.client, &namespace, &v.secret_ref.name)
+                .await?
+                .ok_or_else(|| format!("secrets \"{}\" not found", v.secret_ref.name)),
+        ),
+    };
+
+    // Step 2c: the artifacts of the included GitRepositories.
+    let includes = resolve_includes(&ctx.client, &namespace, &obj).await?;
+
     // Step 3: fetch and archive on a blocking thread (gix and the tar writer block).
     let started = std::time::Instant::now();
     let (mut status, outcome) = {
         let obj = obj.clone();
         let storage = ctx.storage.clone();
         tokio::task::spawn_blocking(move || {
-            tug_source::reconcile::reconcile(&obj, secret.as_ref(), &storage)
+            let inputs = Inputs {
+                secret: secret.as_ref(),
+                verification_keys: verification_keys
+                    .as_ref()
+                    .map(|r| r.as_ref().map_err(Clone::clone)),
+                includes,
+            };
+            tug_source::reconcile::reconcile_with(&obj, &inputs, &storage)
         })
         .await
         .map_err(|e| Error::Other(format!("{key}: the reconcile thread failed: {e}")))?
@@ -132,6 +154,10 @@ async fn reconcile_steps(obj: Arc<GitRepository>, ctx: Arc<Context>) -> Result<A
             if stalled {
                 // An invalid spec will not fix itself: wait for it to change.
                 Ok(Action::await_change())
+            } else if conditions::is_true(&status.conditions, conditions::INCLUDE_UNAVAILABLE) {
+                // Waiting for another GitRepository: look again soon, as Flux's
+                // --requeue-dependency (30 s) does.
+                Ok(Action::requeue(DEPENDENCY_REQUEUE.min(interval)))
             } else {
                 Ok(Action::requeue(ctx.backoff.failed(&key)))
             }
@@ -190,6 +216,57 @@ async fn missing_secret(
     Ok(Action::requeue(ctx.backoff.failed(&key)))
 }
 
+/// How soon a GitRepository waiting for an included one looks again.
+const DEPENDENCY_REQUEUE: Duration = Duration::from_secs(30);
+
+/// For each `spec.include`, the included GitRepository's artifact, or why there is none.
+async fn resolve_includes(
+    client: &Client,
+    namespace: &str,
+    obj: &GitRepository,
+) -> Result<Vec<Result<Include, IncludeUnavailable>>, Error> {
+    if obj.spec.include.is_empty() {
+        return Ok(Vec::new());
+    }
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), namespace);
+    let mut out = Vec::with_capacity(obj.spec.include.len());
+    for include in &obj.spec.include {
+        let name = &include.repository.name;
+        let dep = api
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::kube(format!("reading GitRepository {namespace}/{name}"), e))?;
+        out.push(match dep {
+            None => Err(IncludeUnavailable::not_found(name)),
+            Some(dep) => match dep.status.and_then(|s| s.artifact) {
+                None => Err(IncludeUnavailable::no_artifact(name)),
+                Some(artifact) => Ok(Include::new(include, artifact)),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// A Secret's data, `None` when it does not exist.
+async fn get_secret_data(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>, Error> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = api
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::kube(format!("reading Secret {namespace}/{name}"), e))?;
+    Ok(secret.map(|s| {
+        s.data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect()
+    }))
+}
+
 /// The data of `spec.secretRef`: `Ok(Err(message))` when the Secret does not exist.
 async fn read_secret(
     client: &Client,
@@ -199,22 +276,11 @@ async fn read_secret(
     let Some(reference) = &obj.spec.secret_ref else {
         return Ok(Ok(None));
     };
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = api
-        .get_opt(&reference.name)
-        .await
-        .map_err(|e| Error::kube(format!("reading Secret {namespace}/{}", reference.name), e))?;
-    let Some(secret) = secret else {
-        return Ok(Err(format!(
+    match get_secret_data(client, namespace, &reference.name).await? {
+        Some(data) => Ok(Ok(Some(data))),
+        None => Ok(Err(format!(
             "failed to get secret '{namespace}/{}': secrets \"{}\" not found",
             reference.name, reference.name
-        )));
-    };
-    let data = secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
-    Ok(Ok(Some(data)))
+        ))),
+    }
 }

@@ -7,8 +7,10 @@
 
 use crate::error::{Error, Result};
 use crate::ignore::{IgnoreRules, IGNORE_FILE};
+use crate::include::Included;
 use flate2::{Compression, GzBuilder};
 use gix::ObjectId;
+use std::collections::HashSet;
 use std::io::Write;
 
 /// Flux's modes for archived entries.
@@ -112,11 +114,13 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// Writes the tree `tree` as a gzip-compressed tar to `out`, skipping what `rules` exclude.
+/// Writes the tree `tree` as a gzip-compressed tar to `out`, skipping what `rules` exclude,
+/// followed by the files of `includes`, each replacing whatever the tree has at its place.
 pub(crate) fn write_tar_gz(
     repo: &gix::Repository,
     tree: ObjectId,
     rules: &IgnoreRules,
+    includes: &[Included],
     url: &str,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -128,51 +132,125 @@ pub(crate) fn write_tar_gz(
         .write(out, Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
-    append_tree(repo, tree, "", rules, url, &mut tar)?;
+    let mut walk = Walk {
+        repo,
+        rules,
+        url,
+        replaced: includes.iter().map(|i| i.to.as_str()).collect(),
+        dirs: HashSet::new(),
+    };
+    walk.append_tree(tree, "", &mut tar)?;
+    for include in includes {
+        walk.append_included(include, &mut tar)?;
+    }
     let gz = tar.into_inner().map_err(io_err)?;
     gz.finish().map_err(io_err)?.flush().map_err(io_err)?;
     Ok(())
 }
 
-fn append_tree<W: Write>(
-    repo: &gix::Repository,
-    tree: ObjectId,
-    dir: &str,
-    rules: &IgnoreRules,
-    url: &str,
-    tar: &mut tar::Builder<W>,
-) -> Result<()> {
-    let io_err = |e: std::io::Error| Error::storage("artifact archive", e);
-    for e in read_tree(repo, tree, url)? {
-        let path = join(dir, &e.name);
-        match e.kind {
-            Kind::Other => continue,
-            Kind::Dir => {
-                if rules.is_ignored(&path, true) {
-                    continue;
-                }
-                let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
-                tar.append_data(&mut h, &path, std::io::empty())
-                    .map_err(io_err)?;
-                append_tree(repo, e.id, &path, rules, url, tar)?;
+/// The state of one archive walk: what to skip and which directories are written.
+struct Walk<'a> {
+    repo: &'a gix::Repository,
+    rules: &'a IgnoreRules,
+    url: &'a str,
+    /// Where includes go: the tree's own entries there are left out.
+    replaced: Vec<&'a str>,
+    dirs: HashSet<String>,
+}
+
+impl Walk<'_> {
+    fn is_replaced(&self, path: &str) -> bool {
+        self.replaced.iter().any(|to| {
+            path == *to || (path.starts_with(to) && path.as_bytes().get(to.len()) == Some(&b'/'))
+        })
+    }
+
+    fn append_dir<W: Write>(&mut self, path: &str, tar: &mut tar::Builder<W>) -> Result<()> {
+        if self.dirs.insert(path.to_string()) {
+            let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
+            tar.append_data(&mut h, path, std::io::empty())
+                .map_err(|e| Error::storage("artifact archive", e))?;
+        }
+        Ok(())
+    }
+
+    fn append_file<W: Write>(
+        &mut self,
+        path: &str,
+        executable: bool,
+        data: &[u8],
+        tar: &mut tar::Builder<W>,
+    ) -> Result<()> {
+        let mode = if executable { EXE_MODE } else { FILE_MODE };
+        let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
+        tar.append_data(&mut h, path, data)
+            .map_err(|e| Error::storage("artifact archive", e))
+    }
+
+    fn append_tree<W: Write>(
+        &mut self,
+        tree: ObjectId,
+        dir: &str,
+        tar: &mut tar::Builder<W>,
+    ) -> Result<()> {
+        for e in read_tree(self.repo, tree, self.url)? {
+            let path = join(dir, &e.name);
+            if self.is_replaced(&path) {
+                continue;
             }
-            Kind::File | Kind::Exe => {
-                if rules.is_ignored(&path, false) {
-                    continue;
+            match e.kind {
+                Kind::Other => continue,
+                Kind::Dir => {
+                    if self.rules.is_ignored(&path, true) {
+                        continue;
+                    }
+                    self.append_dir(&path, tar)?;
+                    self.append_tree(e.id, &path, tar)?;
                 }
-                let data = blob(repo, e.id, url)?;
-                let mode = if e.kind == Kind::Exe {
-                    EXE_MODE
-                } else {
-                    FILE_MODE
-                };
-                let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
-                tar.append_data(&mut h, &path, data.as_slice())
-                    .map_err(io_err)?;
+                Kind::File | Kind::Exe => {
+                    if self.rules.is_ignored(&path, false) {
+                        continue;
+                    }
+                    let data = blob(self.repo, e.id, self.url)?;
+                    self.append_file(&path, e.kind == Kind::Exe, &data, tar)?;
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// The include's files, after the directories leading to them.
+    fn append_included<W: Write>(
+        &mut self,
+        include: &Included,
+        tar: &mut tar::Builder<W>,
+    ) -> Result<()> {
+        let mut parent = String::new();
+        let parts: Vec<&str> = include.to.split('/').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            parent = join(&parent, part);
+            self.append_dir(&parent, tar)?;
+        }
+        for entry in &include.entries {
+            if self.rules.is_ignored(&entry.path, entry.dir) {
+                continue;
+            }
+            if entry.dir {
+                self.append_dir(&entry.path, tar)?;
+            } else {
+                if let Some((dir, _)) = entry.path.rsplit_once('/') {
+                    // A file whose directory had no entry of its own in the included archive.
+                    let mut parent = String::new();
+                    for part in dir.split('/') {
+                        parent = join(&parent, part);
+                        self.append_dir(&parent, tar)?;
+                    }
+                }
+                self.append_file(&entry.path, entry.executable, &entry.data, tar)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {

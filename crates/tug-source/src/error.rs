@@ -25,6 +25,10 @@ pub enum Error {
     #[error("host key verification failed for {url}: {cause}")]
     HostKey { url: String, cause: String },
 
+    /// The server's TLS certificate is not trusted (unknown CA, wrong name, expired).
+    #[error("TLS certificate verification failed for {url}: {cause}")]
+    Certificate { url: String, cause: String },
+
     /// The server could not be reached (connection refused, DNS, timeout).
     #[error("unable to reach {url}: {cause}")]
     Unreachable { url: String, cause: String },
@@ -48,6 +52,19 @@ pub enum Error {
     /// Any other failure of the Git protocol or of reading fetched objects.
     #[error("git operation on {url} failed: {cause}")]
     Git { url: String, cause: String },
+
+    /// An include's `fromPath` or `toPath` leaves the artifact root.
+    #[error("path calculation for include '{name}' failed: {cause}")]
+    IllegalIncludePath { name: String, cause: String },
+
+    /// An include's files could not be copied into the artifact.
+    #[error("failed to copy '{name}' include from {from} to {to}: {cause}")]
+    IncludeCopy {
+        name: String,
+        from: String,
+        to: String,
+        cause: String,
+    },
 
     /// Reading or writing under the storage directory failed.
     #[error("storage operation failed on {path}: {source}")]
@@ -75,6 +92,8 @@ impl Error {
             Error::InvalidUrl { .. } => reason::INVALID_URL,
             Error::Authentication { .. } | Error::HostKey { .. } => reason::AUTHENTICATION_FAILED,
             Error::Storage { .. } => "ArchiveOperationFailed",
+            Error::IllegalIncludePath { .. } => "IllegalPath",
+            Error::IncludeCopy { .. } => "CopyFailure",
             _ => reason::GIT_OPERATION_FAILED,
         }
     }
@@ -140,6 +159,16 @@ pub(crate) fn classify(url: &str, cause: String) -> Error {
         "remote host identification has changed",
     ]) {
         Error::HostKey { url, cause }
+    } else if has(&[
+        "invalid peer certificate",
+        "certificate verify failed",
+        "unknownissuer",
+        "unknown issuer",
+        "certificate is not valid",
+        "notvalidforname",
+        "certificate expired",
+    ]) {
+        Error::Certificate { url, cause }
     } else if has(&[
         "401",
         "403",

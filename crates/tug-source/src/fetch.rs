@@ -14,6 +14,7 @@ use crate::archive;
 use crate::auth::Auth;
 use crate::error::{chain, classify, redact_url, Error, Result, Scrubber};
 use crate::ignore::IgnoreRules;
+use crate::include::Include;
 use crate::reference::Reference;
 use crate::semver_range::{highest_match, Range};
 use crate::storage::Storage;
@@ -77,6 +78,11 @@ impl Checkout {
         self.raw(self.commit)
     }
 
+    /// The annotated tag object's hex id, when the reference resolved through one.
+    pub fn tag_id(&self) -> Option<String> {
+        self.tag.map(|t| t.to_string())
+    }
+
     /// The raw annotated tag object, when the reference was an annotated tag.
     pub fn tag_object(&self) -> Result<Option<Vec<u8>>> {
         self.tag.map(|t| self.raw(t)).transpose()
@@ -100,6 +106,30 @@ impl Checkout {
         dir: &str,
         spec_ignore: Option<&str>,
     ) -> Result<Artifact> {
+        self.archive_with_includes(storage, dir, spec_ignore, &[])
+    }
+
+    /// Like [`Checkout::archive`], with the files of other artifacts (`spec.include`) added.
+    pub fn archive_with_includes(
+        &self,
+        storage: &Storage,
+        dir: &str,
+        spec_ignore: Option<&str>,
+        includes: &[Include],
+    ) -> Result<Artifact> {
+        let mut included = Vec::with_capacity(includes.len());
+        for include in includes {
+            let file =
+                storage
+                    .local_path(&include.artifact.path)
+                    .ok_or_else(|| Error::IncludeCopy {
+                        name: include.name.clone(),
+                        from: include.from().to_string(),
+                        to: include.to().to_string(),
+                        cause: format!("invalid artifact path '{}'", include.artifact.path),
+                    })?;
+            included.push(crate::include::read(include, &file)?);
+        }
         let tree = self
             .repo
             .find_commit(self.commit)
@@ -111,8 +141,28 @@ impl Checkout {
         let ignore_files = archive::collect_ignore_files(&self.repo, tree, &self.url)?;
         let rules = IgnoreRules::new(&ignore_files, spec_ignore);
         storage.store(dir, &self.revision.to_string(), |w| {
-            archive::write_tar_gz(&self.repo, tree, &rules, &self.url, w)
+            archive::write_tar_gz(&self.repo, tree, &rules, &included, &self.url, w)
         })
+    }
+}
+
+/// Transport settings beyond credentials.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// PEM certificates to trust for `https://`, in addition to the system's roots (a Flux
+    /// secret's `ca.crt`, or the legacy `caFile`).
+    pub ca_bundle: Option<Vec<u8>>,
+}
+
+impl FetchOptions {
+    /// The options a Flux secret's data gives: `ca.crt`, else the legacy `caFile`.
+    pub fn from_secret(data: &std::collections::BTreeMap<String, Vec<u8>>) -> Self {
+        let ca = data
+            .get("ca.crt")
+            .or_else(|| data.get("caFile"))
+            .filter(|v| !v.is_empty())
+            .cloned();
+        FetchOptions { ca_bundle: ca }
     }
 }
 
@@ -120,6 +170,11 @@ impl Checkout {
 ///
 /// Blocking: call it from a blocking thread in async code.
 pub fn fetch(request: &FetchRequest<'_>) -> Result<FetchOutcome> {
+    fetch_with(request, &FetchOptions::default())
+}
+
+/// [`fetch`] with transport options (a custom CA for https).
+pub fn fetch_with(request: &FetchRequest<'_>, options: &FetchOptions) -> Result<FetchOutcome> {
     request.reference.validate()?;
     let url = request.url.trim();
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
@@ -137,7 +192,7 @@ pub fn fetch(request: &FetchRequest<'_>) -> Result<FetchOutcome> {
     }
     match scheme.as_deref() {
         Some("file") => fetch_local(url, request),
-        Some("http" | "https" | "ssh" | "git") => fetch_remote(url, request),
+        Some("http" | "https" | "ssh" | "git") => fetch_remote(url, request, options),
         _ => Err(Error::InvalidUrl {
             url: shown,
             reason: "the scheme must be one of http, https, ssh, git or file".into(),
@@ -328,31 +383,92 @@ fn ensure_tls_provider() {
     });
 }
 
-/// A TLS configuration that trusts nothing, for plain `http://` remotes: reqwest otherwise loads
-/// every system root certificate (a hundred-odd files) each time a client is built, which is
-/// most of the cost of a no-op poll. Built once per process.
-fn no_tls() -> rustls::ClientConfig {
-    static CONFIG: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .ok()
-        .map(|b| {
-            b.with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        })
-    });
-    match config {
-        Some(c) => c.clone(),
+fn tls_builder() -> Option<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>> {
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .ok()
+}
+
+fn config_with_roots(roots: rustls::RootCertStore) -> rustls::ClientConfig {
+    match tls_builder() {
+        Some(b) => b.with_root_certificates(roots).with_no_client_auth(),
         None => rustls::ClientConfig::builder()
-            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_root_certificates(roots)
             .with_no_client_auth(),
     }
 }
 
+/// A TLS configuration that trusts nothing, for plain `http://` remotes: reqwest otherwise loads
+/// every system root certificate (a hundred-odd files) each time a client is built, which is
+/// most of the cost of a no-op poll. Built once per process.
+fn no_tls() -> std::sync::Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| std::sync::Arc::new(config_with_roots(rustls::RootCertStore::empty())))
+        .clone()
+}
+
+/// The system's root certificates, loaded once per process.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let loaded = rustls_native_certs::load_native_certs();
+        let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
+        tracing::debug!(added, ignored, "loaded the system's root certificates");
+        roots
+    })
+}
+
+/// The TLS configuration for `https://` remotes: the system's roots, plus `ca_bundle` when
+/// given. Built once per distinct CA bundle and shared by every fetch (a few bundles at most
+/// in practice), instead of once per request.
+fn https_tls(url: &str, ca_bundle: Option<&[u8]>) -> Result<std::sync::Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    use sha2::Digest;
+    type Cache = std::sync::Mutex<
+        std::collections::HashMap<Option<[u8; 32]>, std::sync::Arc<rustls::ClientConfig>>,
+    >;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let key: Option<[u8; 32]> = ca_bundle.map(|ca| sha2::Sha256::digest(ca).into());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(config) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(config);
+    }
+    let mut roots = system_roots().clone();
+    if let Some(ca) = ca_bundle {
+        let bad = |cause: String| Error::Authentication {
+            url: redact_url(url),
+            cause: format!("invalid CA certificate in secret: {cause}"),
+        };
+        let certs = CertificateDer::pem_slice_iter(ca)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate found".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    let config = std::sync::Arc::new(config_with_roots(roots));
+    if let Ok(mut c) = cache.lock() {
+        // Bounded: CA bundles rotate rarely; drop everything if a pathological number appears.
+        if c.len() >= 64 {
+            c.clear();
+        }
+        c.insert(key, config.clone());
+    }
+    Ok(config)
+}
+
 struct Session {
+    /// The TLS configuration for this URL's scheme (none for ssh and git).
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     url: String,
     shown: String,
     scrubber: Scrubber,
@@ -361,9 +477,17 @@ struct Session {
 }
 
 impl Session {
-    fn open(url: &str, auth: &Auth) -> Result<Self> {
+    fn open(url: &str, auth: &Auth, options: &FetchOptions) -> Result<Self> {
         ensure_tls_provider();
         let shown = redact_url(url);
+        let lower = url.to_ascii_lowercase();
+        let tls = if lower.starts_with("http://") {
+            Some(no_tls())
+        } else if lower.starts_with("https://") {
+            Some(https_tls(url, options.ca_bundle.as_deref())?)
+        } else {
+            None
+        };
         let dir = tempfile::Builder::new()
             .prefix("tug-git-")
             .tempdir()
@@ -398,6 +522,7 @@ impl Session {
                 })
             })?;
         Ok(Session {
+            tls,
             url: url.to_string(),
             shown,
             scrubber,
@@ -406,22 +531,20 @@ impl Session {
         })
     }
 
-    /// The transport options from the repository's configuration, for plain http with a client
-    /// that skips loading root certificates (see [`no_tls`]).
+    /// The transport options from the repository's configuration, with a TLS configuration
+    /// built once per process instead of reqwest loading root certificates for each client
+    /// (see [`no_tls`] and [`https_tls`]).
     fn transport_options(&self) -> Option<Box<dyn std::any::Any>> {
         use gix::protocol::transport::client::blocking_io::http;
-        if !self.url.starts_with("http://") {
-            return None;
-        }
+        let tls = self.tls.clone()?;
         let mut options = self
             .repo
             .transport_options(gix::bstr::BStr::new(self.url.as_bytes()), None)
             .ok()??;
         let http_options = options.downcast_mut::<http::Options>()?;
-        let tls = no_tls();
         let backend = http::reqwest::Options {
             configure_client: Some(Box::new(move |builder| {
-                Ok(builder.tls_backend_preconfigured(tls.clone()))
+                Ok(builder.tls_backend_preconfigured(rustls::ClientConfig::clone(&tls)))
             })),
             configure_request: None,
         };
@@ -577,8 +700,12 @@ fn to_remote_refs(refs: &[gix::protocol::handshake::Ref]) -> Vec<RemoteRef> {
         .collect()
 }
 
-fn fetch_remote(url: &str, request: &FetchRequest<'_>) -> Result<FetchOutcome> {
-    let session = Session::open(url, request.auth)?;
+fn fetch_remote(
+    url: &str,
+    request: &FetchRequest<'_>,
+    options: &FetchOptions,
+) -> Result<FetchOutcome> {
+    let session = Session::open(url, request.auth, options)?;
     let reference = request.reference;
     let patterns = reference.remote_patterns();
     let remote = session.remote(&patterns)?;

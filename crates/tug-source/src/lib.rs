@@ -17,14 +17,16 @@ pub mod auth;
 pub mod error;
 pub mod fetch;
 pub mod ignore;
+pub mod include;
 pub mod reconcile;
 pub mod reference;
 pub mod semver_range;
 pub mod server;
 pub mod storage;
+pub mod verify;
 
 pub use auth::{Auth, SshAuth};
 pub use error::{Error, Result};
-pub use fetch::{fetch, Checkout, FetchOutcome, FetchRequest};
+pub use fetch::{fetch, fetch_with, Checkout, FetchOptions, FetchOutcome, FetchRequest};
 pub use reference::Reference;
 pub use storage::{Storage, DEFAULT_RETENTION_RECORDS};

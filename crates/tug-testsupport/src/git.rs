@@ -120,6 +120,10 @@ impl GitRepo {
     /// Runs git in the work tree with a fixed identity and a clock that ticks one second per
     /// call, so commits are reproducible but distinct. Returns stdout, trimmed.
     pub fn git(&self, args: &[&str]) -> Result<String> {
+        self.git_env(args, &[])
+    }
+
+    fn git_env(&self, args: &[&str], env: &[(&str, &Path)]) -> Result<String> {
         let t = self.clock.get() + 1;
         self.clock.set(t);
         let date = format!("@{t} +0000");
@@ -142,6 +146,7 @@ impl GitRepo {
             .env("GIT_COMMITTER_DATE", &date)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", &self.work)
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .output()
             .with_context(|| format!("running git {args:?}"))?;
         if !out.status.success() {
@@ -151,6 +156,34 @@ impl GitRepo {
             );
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Like [`GitRepo::git`], with the signing key's GnuPG home in the environment.
+    pub fn git_signing(&self, key: &GpgKey, args: &[&str]) -> Result<String> {
+        let mut full = vec!["-c", "gpg.program=gpg", "-c"];
+        let signing = format!("user.signingkey={}", key.fingerprint);
+        full.push(&signing);
+        full.extend_from_slice(args);
+        self.git_env(&full, &[("GNUPGHOME", key.home())])
+    }
+
+    /// Writes `files`, commits everything signed with `key` (`git commit -S`), returns the SHA.
+    pub fn commit_signed(
+        &self,
+        files: &[(&str, &str)],
+        message: &str,
+        key: &GpgKey,
+    ) -> Result<String> {
+        self.write(files)?;
+        self.git(&["add", "-A"])?;
+        self.git_signing(key, &["commit", "-q", "-S", "--allow-empty", "-m", message])?;
+        self.head()
+    }
+
+    /// Creates the annotated tag `name` at HEAD, signed with `key` (`git tag -s`).
+    pub fn tag_signed(&self, name: &str, message: &str, key: &GpgKey) -> Result<()> {
+        self.git_signing(key, &["tag", "-s", "-m", message, name])
+            .map(|_| ())
     }
 
     /// Writes `files` (path, contents) into the work tree.
@@ -380,6 +413,75 @@ impl Drop for ServerProcess {
 pub struct HttpGitServer {
     pub process: ServerProcess,
     root: PathBuf,
+    /// With TLS: the PEM of the CA that signed the server's certificate.
+    tls_ca: Option<String>,
+}
+
+/// A throwaway certificate authority and a server certificate it signed for `127.0.0.1`
+/// (made with `openssl`). Returns (CA PEM, path of the server's key+certificate PEM).
+fn make_tls_material(dir: &Path) -> Result<(String, PathBuf)> {
+    let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tug test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ])?;
+    fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])?;
+    let pem = dir.join("server.pem");
+    let mut both = fs::read(dir.join("server.key"))?;
+    both.extend(fs::read(dir.join("server.crt"))?);
+    fs::write(&pem, both)?;
+    Ok((fs::read_to_string(dir.join("ca.crt"))?, pem))
 }
 
 impl HttpGitServer {
@@ -387,12 +489,39 @@ impl HttpGitServer {
         Self::start_at(repos.path())
     }
 
+    /// The same server over HTTPS, its certificate signed by a CA made for it
+    /// ([`HttpGitServer::ca_pem`]); URLs are `https://127.0.0.1:<port>/...`.
+    pub fn start_tls(repos: &RepoRoot) -> Result<Self> {
+        Self::start_inner(repos.path(), true)
+    }
+
+    /// The PEM of the CA that signed a TLS server's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls_ca.as_deref()
+    }
+
     /// Serves the bare repositories directly under `root`.
     pub fn start_at(root: &Path) -> Result<Self> {
+        Self::start_inner(root, false)
+    }
+
+    fn start_inner(root: &Path, tls: bool) -> Result<Self> {
         let backend = git_exec_path()?.join("git-http-backend");
         let root = root.to_path_buf();
         let dir = tempfile::Builder::new().prefix("tug-lighttpd-").tempdir()?;
         let root_for_config = root.clone();
+        let (tls_ca, ssl_config) = if tls {
+            let (ca, pem) = make_tls_material(dir.path())?;
+            (
+                Some(ca),
+                format!(
+                    "server.modules += ( \"mod_openssl\" )\nssl.engine = \"enable\"\nssl.pemfile = \"{}\"\n",
+                    pem.display()
+                ),
+            )
+        } else {
+            (None, String::new())
+        };
         let process = ServerProcess::start("lighttpd", dir, move |dir, port| {
             fs::write(dir.join("users"), format!("{HTTP_USER}:{HTTP_PASSWORD}\n"))?;
             // The CGI goes through a wrapper that records each request as it happens (lighttpd's
@@ -438,17 +567,29 @@ $HTTP["url"] =~ "^/bearer/" {{
                 backend = backend.display(),
                 root = root_for_config.display(),
             );
-            fs::write(dir.join("lighttpd.conf"), config)?;
+            fs::write(dir.join("lighttpd.conf"), config + &ssl_config)?;
             let mut cmd = Command::new("/usr/sbin/lighttpd");
             cmd.arg("-D").arg("-f").arg(dir.join("lighttpd.conf"));
             Ok(cmd)
         })?;
-        Ok(HttpGitServer { process, root })
+        Ok(HttpGitServer {
+            process,
+            root,
+            tls_ca,
+        })
     }
 
-    /// `http://127.0.0.1:<port>/<route>/<name>.git`, route being `git`, `private` or `bearer`.
+    /// `http(s)://127.0.0.1:<port>/<route>/<name>.git`, route being `git`, `private` or `bearer`.
     pub fn url(&self, route: &str, name: &str) -> String {
-        format!("http://127.0.0.1:{}/{route}/{name}.git", self.process.port)
+        let scheme = if self.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!(
+            "{scheme}://127.0.0.1:{}/{route}/{name}.git",
+            self.process.port
+        )
     }
 
     pub fn root(&self) -> &Path {
@@ -515,6 +656,81 @@ impl GitDaemon {
 
     pub fn url(&self, name: &str) -> String {
         format!("git://127.0.0.1:{}/{name}.git", self.process.port)
+    }
+}
+
+/// An OpenPGP key made with `gpg` in a private, temporary GnuPG home (no passphrase), for
+/// signing commits and tags.
+pub struct GpgKey {
+    home: tempfile::TempDir,
+    /// The primary key's fingerprint (40 hex digits, upper case).
+    pub fingerprint: String,
+    /// The primary key's 16-hex-digit ID, as Flux reports it.
+    pub key_id: String,
+    /// The ASCII-armored public key, as it goes into a Secret.
+    pub public_armored: String,
+}
+
+impl GpgKey {
+    /// A new ed25519 signing key for `email`.
+    pub fn generate(email: &str) -> Result<Self> {
+        // Short path: gpg-agent's socket lives in the home and must fit in sun_path.
+        let home = tempfile::Builder::new()
+            .prefix("tug-gpg-")
+            .tempdir_in("/tmp")?;
+        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o700))?;
+        let gpg = |args: &[&str]| {
+            run(Command::new("gpg")
+                .arg("--homedir")
+                .arg(home.path())
+                .args([
+                    "--batch",
+                    "--no-tty",
+                    "--pinentry-mode",
+                    "loopback",
+                    "--passphrase",
+                    "",
+                ])
+                .args(args))
+        };
+        gpg(&[
+            "--quick-generate-key",
+            &format!("Tug Test <{email}>"),
+            "ed25519",
+            "sign",
+            "never",
+        ])?;
+        let listing = gpg(&["--with-colons", "--list-keys", email])?;
+        let fingerprint = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .and_then(|l| l.split(':').nth(9))
+            .ok_or_else(|| anyhow!("no fingerprint in gpg's listing:\n{listing}"))?
+            .to_string();
+        let key_id = fingerprint[fingerprint.len() - 16..].to_string();
+        let public_armored = gpg(&["--armor", "--export", &fingerprint])?;
+        Ok(GpgKey {
+            home,
+            fingerprint,
+            key_id,
+            public_armored,
+        })
+    }
+
+    /// The GnuPG home holding the secret key.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+impl Drop for GpgKey {
+    fn drop(&mut self) {
+        // Stop the agent gpg started for this home.
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .output();
     }
 }
 

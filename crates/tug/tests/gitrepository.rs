@@ -1,0 +1,222 @@
+//! End to end for GitRepository's `spec.include` and `spec.verify`: the real `tug controller`
+//! process against the local control plane, a real HTTP Git server and keys made by `gpg`.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tug_testsupport::cluster;
+use tug_testsupport::git::{free_port, GpgKey, HttpGitServer, RepoRoot};
+
+/// `tug controller` for one namespace; killed (log printed on panic) when dropped.
+struct Controller {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Controller {
+    fn start(namespace: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("tug-ctrl-{namespace}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tug"))
+            .args([
+                "controller",
+                "--watch-all-namespaces=false",
+                "-n",
+                namespace,
+            ])
+            .arg("--storage-path")
+            .arg(dir.join("artifacts"))
+            .args([
+                "--storage-addr",
+                &format!("127.0.0.1:{}", free_port().unwrap()),
+            ])
+            .env("KUBECONFIG", cluster().kubeconfig())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .expect("starting tug controller");
+        Controller { child, dir }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- controller log ---\n{}", self.log());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn condition(obj: &DynamicObject, t: &str) -> Option<Value> {
+    obj.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t)
+        .cloned()
+}
+
+async fn wait_for(
+    api: &Api<DynamicObject>,
+    name: &str,
+    what: &str,
+    done: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(obj) = api.get_opt(name).await.unwrap() {
+            if done(&obj) {
+                return obj;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; status: {}",
+                    serde_json::to_string_pretty(&obj.data["status"]).unwrap()
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn includes_wait_for_their_repository_and_unverified_commits_are_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tug"))
+        .arg("install")
+        .env("KUBECONFIG", cluster().kubeconfig())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ns = cluster().namespace("gitrepo-include-verify").await.unwrap();
+    let key = GpgKey::generate("ci@tug.invalid").unwrap();
+    let repos = RepoRoot::new().unwrap();
+    let app = repos.repo("app").unwrap();
+    let signed = app
+        .commit_signed(&[("deploy/app.yaml", "app: 1\n")], "signed", &key)
+        .unwrap();
+    app.push(&["main"]).unwrap();
+    let lib = repos.repo("lib").unwrap();
+    lib.commit(&[("base/lib.yaml", "lib: 1\n")], "lib").unwrap();
+    lib.push(&["main"]).unwrap();
+    let server = HttpGitServer::start(&repos).unwrap();
+    let secrets: Api<Secret> = ns.api();
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "pgp-keys"},
+        "stringData": {"ci.asc": key.public_armored}
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let _ctrl = Controller::start(&ns.name);
+    let resource = kube::api::ApiResource {
+        group: "source.toolkit.fluxcd.io".into(),
+        version: "v1".into(),
+        api_version: "source.toolkit.fluxcd.io/v1".into(),
+        kind: "GitRepository".into(),
+        plural: "gitrepositories".into(),
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    let apply = |name: &str, spec: Value| {
+        let obj = json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": ns.name}, "spec": spec
+        });
+        let api = api.clone();
+        let name = name.to_string();
+        async move {
+            api.patch(
+                &name,
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(&obj),
+            )
+            .await
+            .unwrap();
+        }
+    };
+
+    // The including repository first: it waits for `lib`, which does not exist yet.
+    apply(
+        "app",
+        json!({
+            "url": server.url("git", "app"), "interval": "5s", "ref": {"branch": "main"},
+            "include": [{"repository": {"name": "lib"}, "fromPath": "base", "toPath": "vendor/lib"}],
+            "verify": {"mode": "HEAD", "secretRef": {"name": "pgp-keys"}}
+        }),
+    )
+    .await;
+    let obj = wait_for(&api, "app", "IncludeUnavailable", |o| {
+        condition(o, "IncludeUnavailable").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    let ready = condition(&obj, "Ready").unwrap();
+    assert_eq!(ready["status"], "False");
+    assert_eq!(ready["reason"], "NotFound");
+    assert_eq!(
+        ready["message"],
+        "could not get resource for include 'lib': gitrepositories.source.toolkit.fluxcd.io \"lib\" not found"
+    );
+
+    // Once `lib` has an artifact, `app` is Ready with it included and its commit verified.
+    apply(
+        "lib",
+        json!({"url": server.url("git", "lib"), "interval": "1m", "ref": {"branch": "main"}}),
+    )
+    .await;
+    let obj = wait_for(&api, "app", "app Ready", |o| {
+        condition(o, "Ready").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    assert_eq!(
+        obj.data["status"]["artifact"]["revision"],
+        format!("main@sha1:{signed}")
+    );
+    assert_eq!(
+        obj.data["status"]["includedArtifacts"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        condition(&obj, "SourceVerified").unwrap()["message"],
+        format!(
+            "verified signature of\n\t- commit '{signed}' with key '{}'",
+            key.key_id
+        )
+    );
+    assert!(condition(&obj, "IncludeUnavailable").is_none());
+
+    // An unsigned commit is refused at the next poll; the verified artifact stays.
+    let unsigned = app
+        .commit(&[("deploy/app.yaml", "app: 2\n")], "unsigned")
+        .unwrap();
+    app.push(&["main"]).unwrap();
+    let obj = wait_for(&api, "app", "the unsigned commit refused", |o| {
+        condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidCommitSignature")
+    })
+    .await;
+    assert_eq!(
+        condition(&obj, "Ready").unwrap()["message"],
+        format!(
+            "signature verification of commit '{unsigned}' failed: unable to verify Git commit: commit does not have a PGP signature"
+        )
+    );
+    assert_eq!(
+        obj.data["status"]["artifact"]["revision"],
+        format!("main@sha1:{signed}")
+    );
+}

@@ -16,7 +16,15 @@ fi
 cargo build --release --quiet -p tug
 tug="${CARGO_TARGET_DIR:-$repo/target}/release/tug"
 "$tug" install >/dev/null 2>&1
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d)
+# Namespaces are deleted at the end, not between runs: the namespace controller deleting a
+# thousand objects in the background would compete with the next measurement.
+namespaces=()
+cleanup() {
+  rm -rf "$work"
+  for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
 
 gen() { # dir namespace
   mkdir -p "$1"
@@ -32,6 +40,7 @@ for run in $(seq 1 "$runs"); do
   for tool in kubectl tug; do
     ns="bench-$tool-$run-$$"
     kubectl create namespace "$ns" >/dev/null
+    namespaces+=("$ns")
     gen "$work/$ns" "$ns"
     if [ $tool = kubectl ]; then
       t0=$(now); kubectl apply --server-side -f "$work/$ns" >/dev/null; t1=$(now)
@@ -48,7 +57,6 @@ EOT
     fi
     times[$tool-first]+="$(echo "$t1 - $t0" | bc) "
     times[$tool-noop]+="$(echo "$t2 - $t1" | bc) "
-    kubectl delete namespace "$ns" --wait=false >/dev/null
   done
 done
 for key in kubectl-first tug-first kubectl-noop tug-noop; do

@@ -333,6 +333,7 @@ impl Applier {
     }
 
     async fn apply_stage(&self, desired: &[Desired]) -> Result<ChangeSet, ApplyError> {
+        let started = std::time::Instant::now();
         let live = self
             .fetch_live(desired)
             .await
@@ -340,12 +341,19 @@ impl Applier {
                 failures,
                 partial: ChangeSet::default(),
             })?;
+        tracing::debug!(elapsed = ?started.elapsed(), objects = desired.len(), live = live.len(), "live objects fetched");
         // Pass 1: decide (and validate by dry-run where needed); no writes.
-        let plans: Vec<Result<Plan, String>> =
-            stream::iter(desired.iter().map(|d| self.plan(d, live.get(&d.id.id))))
-                .buffered(self.opts.concurrency)
-                .collect()
-                .await;
+        // The futures are collected before they are streamed: a stream over a closure that
+        // borrows makes the whole future non-`Send` (rustc cannot prove the closure general
+        // enough over the borrow's lifetime).
+        let planning: Vec<_> = desired
+            .iter()
+            .map(|d| self.plan(d, live.get(&d.id.id)))
+            .collect();
+        let plans: Vec<Result<Plan, String>> = stream::iter(planning)
+            .buffered(self.opts.concurrency)
+            .collect()
+            .await;
         let failures: Vec<String> = plans
             .iter()
             .filter_map(|p| p.as_ref().err().cloned())
@@ -356,16 +364,19 @@ impl Applier {
                 partial: ChangeSet::default(),
             });
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "planned");
         // Pass 2: write.
         let plans: Vec<Plan> = plans.into_iter().map(|p| p.unwrap_or(Plan::Skip)).collect();
-        let results: Vec<(VersionedId, Result<Action, String>)> =
-            stream::iter(desired.iter().zip(plans).map(|(d, plan)| async move {
-                let result = self.execute(d, plan).await;
-                (d.id.clone(), result)
-            }))
+        let writing: Vec<_> = desired
+            .iter()
+            .zip(plans)
+            .map(|(d, plan)| async move { (d.id.clone(), self.execute(d, plan).await) })
+            .collect();
+        let results: Vec<(VersionedId, Result<Action, String>)> = stream::iter(writing)
             .buffered(self.opts.concurrency)
             .collect()
             .await;
+        tracing::debug!(elapsed = ?started.elapsed(), "written");
         let mut changes = ChangeSet::default();
         let mut failures = Vec::new();
         for (id, result) in results {
@@ -453,6 +464,7 @@ impl Applier {
             }
             Ok::<_, String>(found)
         });
+        let lookups: Vec<_> = lookups.collect();
         let results: Vec<_> = stream::iter(lookups)
             .buffer_unordered(self.opts.concurrency)
             .collect()
@@ -836,4 +848,18 @@ fn is_immutable_error(e: &kube::Error) -> bool {
     ]
     .iter()
     .any(|needle| m.contains(needle))
+}
+
+#[cfg(test)]
+mod send_tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The controller awaits `apply_all` on its own tasks, which tokio requires to be `Send`.
+    #[allow(dead_code)]
+    fn apply_all_is_send(applier: &Applier) {
+        let future = applier.apply_all(Vec::new());
+        assert_send(&future);
+    }
 }

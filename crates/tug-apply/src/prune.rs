@@ -5,6 +5,7 @@
 use crate::apply::{keys, Action, Change, ChangeSet, Owner};
 use crate::discovery::Discovery;
 use crate::object::VersionedId;
+use futures::{stream, StreamExt};
 use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::Client;
 
@@ -16,6 +17,9 @@ pub struct PruneError {
     pub partial: ChangeSet,
 }
 
+/// Objects deleted at once within a stage.
+const CONCURRENCY: usize = 16;
+
 /// Deletes `stale` objects owned by `owner`.
 pub async fn prune(
     client: &Client,
@@ -23,23 +27,34 @@ pub async fn prune(
     owner: &Owner,
     stale: &[VersionedId],
 ) -> Result<ChangeSet, PruneError> {
-    let mut ordered: Vec<&VersionedId> = stale.iter().collect();
-    // Reverse stage order: ordinary objects, then classes, then namespaces and CRDs.
-    ordered.sort_by_key(|v| match v.id.kind.as_str() {
-        "CustomResourceDefinition" | "Namespace" => 2,
-        k if k.ends_with("Class") => 1,
-        _ => 0,
-    });
+    // Reverse stage order: ordinary objects, then classes, then namespaces and CRDs. Each
+    // stage is deleted concurrently, and finished before the next starts.
+    let mut stages: [Vec<&VersionedId>; 3] = Default::default();
+    for v in stale {
+        let stage = match v.id.kind.as_str() {
+            "CustomResourceDefinition" | "Namespace" => 2,
+            k if k.ends_with("Class") => 1,
+            _ => 0,
+        };
+        stages[stage].push(v);
+    }
     let mut changes = ChangeSet::default();
     let mut failures = Vec::new();
-    for v in ordered {
-        match prune_one(client, discovery, owner, v).await {
-            Ok(Some(action)) => changes.changes.push(Change {
-                id: v.clone(),
-                action,
-            }),
-            Ok(None) => {}
-            Err(e) => failures.push(e),
+    for stage in stages {
+        let deleting: Vec<_> = stage
+            .into_iter()
+            .map(|v| async move { (v, prune_one(client, discovery, owner, v).await) })
+            .collect();
+        let results: Vec<_> = stream::iter(deleting).buffered(CONCURRENCY).collect().await;
+        for (v, result) in results {
+            match result {
+                Ok(Some(action)) => changes.changes.push(Change {
+                    id: v.clone(),
+                    action,
+                }),
+                Ok(None) => {}
+                Err(e) => failures.push(e),
+            }
         }
     }
     if failures.is_empty() {

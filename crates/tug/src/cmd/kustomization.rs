@@ -114,12 +114,15 @@ fn render(
 }
 
 pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
+    tracing::debug!("start");
     let (conn, ks) = fetch(cluster, &args.name).await?;
+    tracing::debug!("fetched kustomization");
     let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
     ui::action(&format!("building {}", args.path.display()));
     let objects = render_path(&ks, &args.path)
         .with_context(|| format!("{display}: build failed; nothing was applied or pruned"))?;
     ui::success(&format!("built {} objects", objects.len()));
+    tracing::debug!("rendered");
 
     let owner = Owner {
         name: args.name.clone(),

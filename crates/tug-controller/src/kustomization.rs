@@ -474,22 +474,9 @@ async fn run_steps(
     };
     let applier = Applier::new(ctx.client.clone(), ctx.discovery.clone(), options);
     let timeout = timing.timeout;
-    // rustc cannot prove `apply_all`'s future `Send` (higher-ranked closures over borrowed
-    // objects inside it), so it runs on a blocking thread driven by this runtime instead of
-    // being held across this task's awaits.
-    let handle = tokio::runtime::Handle::current();
-    let applied = tokio::task::spawn_blocking(move || {
-        handle.block_on(
-            async move { tokio::time::timeout(timeout, applier.apply_all(objects)).await },
-        )
-    })
-    .await
-    .map_err(|e| {
-        Failure::new(
-            reason::RECONCILIATION_FAILED,
-            format!("apply task failed: {e}"),
-        )
-    })?;
+    let applied = tokio::time::timeout(timeout, applier.apply_all(objects))
+        .boxed()
+        .await;
     let mut changes = match applied {
         Ok(Ok(changes)) => changes,
         Ok(Err(e)) => return Err(Failure::new(reason::RECONCILIATION_FAILED, e.to_string())),

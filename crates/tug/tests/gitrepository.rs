@@ -31,6 +31,10 @@ impl Controller {
             .args([
                 "--storage-addr",
                 &format!("127.0.0.1:{}", free_port().unwrap()),
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--health-addr",
+                "127.0.0.1:0",
             ])
             .env("KUBECONFIG", cluster().kubeconfig())
             .stdout(Stdio::null())

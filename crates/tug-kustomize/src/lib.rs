@@ -9,6 +9,7 @@
 //! ```
 
 pub mod build;
+mod cache;
 mod defaults;
 pub mod error;
 pub mod fieldspec;
@@ -27,6 +28,7 @@ mod vars;
 pub mod yaml;
 
 pub use build::LoadRestrictor;
+pub use cache::{Cache, CacheStats};
 pub use error::{Error, Result};
 pub use resource::Resource;
 

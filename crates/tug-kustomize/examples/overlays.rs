@@ -11,6 +11,7 @@
 //! 2..N find it in the cache); the same overlays built without a cache; and (first round only,
 //! when kubectl is on PATH) `kubectl kustomize` per overlay. Every output is compared byte for
 //! byte: cached with uncached, and tug with kubectl. Prints medians over the rounds.
+//! `NO_KUBECTL=1` skips kubectl (for profiling).
 
 #[path = "../tests/common/overlays.rs"]
 mod overlays;

@@ -382,6 +382,16 @@ fn push_doc(d: Value, file: &str, out: &mut Vec<Resource>) -> Result<()> {
             if kind.is_empty() {
                 return Err(msg(format!("missing kind in resource from '{file}'")));
             }
+            let named = m
+                .get("metadata")
+                .and_then(|md| md.as_map()?.get("name")?.scalar_text())
+                .is_some_and(|n| !n.is_empty());
+            if !named {
+                // kustomize refuses these too (even with generateName).
+                return Err(msg(format!(
+                    "accumulating resources from '{file}': missing metadata.name in object of kind {kind}"
+                )));
+            }
             out.push(Resource::new(Value::Map(m)));
             Ok(())
         }

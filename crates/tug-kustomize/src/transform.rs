@@ -553,7 +553,9 @@ pub fn sort(mut res: Vec<Resource>, k: &Kustomization) -> Result<Vec<Resource>> 
         }
         0
     };
-    res.sort_by(|a, b| {
+    // kustomize's order is not total (Namespaces in several groups compare in reverse), so
+    // it goes through a sort that tolerates that instead of `sort_by`, which may panic.
+    let order = |a: &Resource, b: &Resource| -> std::cmp::Ordering {
         let (ia, ib) = (a.cur_id(), b.cur_id());
         if ia.gvk != ib.gvk {
             let (x, y) = (idx(&ia.gvk.kind), idx(&ib.gvk.kind));
@@ -581,7 +583,8 @@ pub fn sort(mut res: Vec<Resource>, k: &Kustomization) -> Result<Vec<Resource>> 
             )
         };
         key(&ia).cmp(&key(&ib))
-    });
+    };
+    crate::yaml::sort::sort_by_less(&mut res, |a, b| order(a, b).is_lt());
     Ok(res)
 }
 

@@ -111,3 +111,87 @@ fn a_build_at_the_depth_limit_fits_a_small_stack() {
         assert!(e.to_string().contains("exceeded max depth"), "{e}");
     });
 }
+
+fn one_resource(text: &str) -> MemFs {
+    let mut fs = MemFs::new();
+    fs.add("/k/kustomization.yaml", "resources:\n- cm.yaml\n");
+    fs.add("/k/cm.yaml", text);
+    fs
+}
+
+/// go-yaml's "natural" key order is not a total order (x10y1 < x1y10 < x2y9 < x10y1), and
+/// `sort_by` panicked on it ("comparison does not implement a total order"). Found by
+/// `kustomization_build`; kubectl's own output for such keys varies from run to run (Go map
+/// order), so any order is right as long as nothing panics and no key is lost.
+#[test]
+fn cyclic_key_order_prints_without_panicking() {
+    let mut keys: Vec<String> = [
+        "x10y1",
+        "x1y10",
+        "x2y9",
+        "b",
+        "B",
+        "Z",
+        "z",
+        "\"10\"",
+        "\"9\"",
+        "\"09\"",
+        "\"100\"",
+        "v1.2.10",
+        "v1.2.9",
+        "é",
+        "ä",
+        "_private",
+        "__double",
+        "\"-leading\"",
+        "\"~tilde\"",
+        "\"!bang\"",
+        "ab",
+        "abc",
+        "aB",
+        "item10",
+        "item9",
+        "item1",
+        "item01",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    // The fuzzer's input itself (its `nAme` renamed to `name`, see the next test).
+    let fs = one_resource(include_str!("regressions/cyclic-keys.yaml"));
+    let out = tug_kustomize::to_yaml(
+        &build_dir(&fs, Path::new("/k"), LoadRestrictor::RootOnly).expect("builds"),
+    );
+    for key in ["x10y1", "x1y10", "x2y9", "item0  A1", "item01", "\"09\""] {
+        assert!(
+            out.contains(&format!("\n  {key}: x\n")) || out.contains(&format!("\n    {key}: x\n")),
+            "{key}: {out}"
+        );
+    }
+    for n in [3, 12, keys.len()] {
+        let data: String = keys[..n].iter().map(|k| format!("  {k}: x\n")).collect();
+        let fs = one_resource(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keys\ndata:\n{data}"
+        ));
+        let out = tug_kustomize::to_yaml(
+            &build_dir(&fs, Path::new("/k"), LoadRestrictor::RootOnly).expect("builds"),
+        );
+        assert_eq!(out.matches(": x\n").count(), n, "{out}");
+        keys.rotate_left(1);
+    }
+}
+
+/// Found while checking the crash above against kubectl: a resource without
+/// `metadata.name` was built; kustomize refuses it (even with `generateName`).
+#[test]
+fn a_resource_without_a_name_is_an_error() {
+    for md in [
+        "metadata:\n  generateName: x-\n",
+        "metadata: {labels: {a: b}}\n",
+        "",
+    ] {
+        let fs = one_resource(&format!("apiVersion: v1\nkind: ConfigMap\n{md}"));
+        let e = build_dir(&fs, Path::new("/k"), LoadRestrictor::RootOnly).expect_err(md);
+        assert!(e.to_string().contains("missing metadata.name"), "{e}");
+    }
+}

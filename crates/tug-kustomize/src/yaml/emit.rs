@@ -9,7 +9,7 @@
 
 use super::number::float_output;
 use super::resolve::{is_base60_float, v2_resolves_non_string};
-use super::sort::natural_less;
+use super::sort::{natural_less, sort_by_less};
 use super::value::Value;
 
 const BEST_WIDTH: usize = 80;
@@ -252,15 +252,7 @@ impl Emitter {
     fn emit_block_map(&mut self, v: &Value) {
         let Value::Map(m) = v else { return };
         let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-        entries.sort_by(|a, b| {
-            if natural_less(a.0, b.0) {
-                std::cmp::Ordering::Less
-            } else if natural_less(b.0, a.0) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        });
+        sort_by_less(&mut entries, |a, b| natural_less(a.0, b.0));
         self.increase_indent(false, false);
         for (k, val) in entries {
             self.write_indent();

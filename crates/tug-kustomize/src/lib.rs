@@ -7,6 +7,10 @@
 //! let yaml = build_dir(&RealFs, std::path::Path::new("overlays/prod"), LoadRestrictor::RootOnly)
 //!     .map(|rs| tug_kustomize::to_yaml(&rs));
 //! ```
+//!
+//! A process that builds many kustomizations sharing files (overlays of one base) keeps one
+//! [`Cache`] and calls [`Cache::build_dir`]: each distinct file text is parsed once, and the
+//! output is the same as [`build_dir`]'s.
 
 pub mod build;
 mod cache;

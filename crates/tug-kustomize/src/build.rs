@@ -10,7 +10,7 @@ use crate::generator;
 use crate::kustomization::Kustomization;
 use crate::resource::{Gvk, ResId, Resource};
 use crate::transform;
-use crate::yaml::{parse_documents, Value};
+use crate::yaml::{parse_documents, parse_documents_yaml11, ParseError, Value};
 use std::path::{Path, PathBuf};
 
 /// Whether files outside a kustomization's directory may be read.
@@ -72,6 +72,8 @@ pub struct Builder<'a> {
     /// With `buildMetadata`, the current kustomization's path relative to the build root
     /// (origins are recorded relative to it); `None` when origins are not tracked.
     pub origin: Option<String>,
+    /// Parsed documents shared with other builds, if any.
+    cache: Option<&'a crate::cache::Cache>,
 }
 
 /// The result of building one kustomization (before the final top-level steps).
@@ -97,6 +99,29 @@ impl<'a> Builder<'a> {
             restrictor,
             stack: Vec::new(),
             origin: None,
+            cache: None,
+        }
+    }
+
+    /// Reads parsed files from (and adds them to) `cache`.
+    pub fn with_cache(mut self, cache: &'a crate::cache::Cache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// [`parse_documents`], through the cache when there is one.
+    pub fn parse_yaml(&self, text: &str) -> std::result::Result<Vec<Value>, ParseError> {
+        match self.cache {
+            Some(c) => c.parse(text, false),
+            None => parse_documents(text),
+        }
+    }
+
+    /// [`parse_documents_yaml11`], through the cache when there is one.
+    pub fn parse_yaml11(&self, text: &str) -> std::result::Result<Vec<Value>, ParseError> {
+        match self.cache {
+            Some(c) => c.parse(text, true),
+            None => parse_documents_yaml11(text),
         }
     }
 
@@ -141,7 +166,11 @@ impl<'a> Builder<'a> {
             return Err(Error::NoKustomization(dir.to_path_buf()));
         };
         let (_, text) = self.read_text(dir, name)?;
-        Kustomization::parse(&text, name)
+        let docs = self.parse_yaml(&text).map_err(|e| Error::Yaml {
+            file: name.to_string(),
+            message: e.to_string(),
+        })?;
+        Kustomization::from_documents(docs, name)
     }
 
     /// Builds the kustomization in `dir` (top level: hashes, references, order).
@@ -283,7 +312,11 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let (_, text) = self.read_text(dir, rel)?;
-        for mut res in parse_resources(&text, rel)? {
+        let docs = self.parse_yaml(&text).map_err(|e| Error::Yaml {
+            file: rel.to_string(),
+            message: e.to_string(),
+        })?;
+        for mut res in resources_from_documents(docs, rel)? {
             if let Some(o) = &self.origin {
                 res.origin = Some(crate::origin::Origin::file(crate::origin::join(o, rel)));
             }
@@ -320,6 +353,11 @@ pub fn parse_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
         file: file.to_string(),
         message: e.to_string(),
     })?;
+    resources_from_documents(docs, file)
+}
+
+/// The resources in parsed documents of `file`.
+pub fn resources_from_documents(docs: Vec<Value>, file: &str) -> Result<Vec<Resource>> {
     let mut out = Vec::new();
     for d in docs {
         push_doc(d, file, &mut out)?;
@@ -343,6 +381,16 @@ fn push_doc(d: Value, file: &str, out: &mut Vec<Resource>) -> Result<()> {
             }
             if kind.is_empty() {
                 return Err(msg(format!("missing kind in resource from '{file}'")));
+            }
+            let named = m
+                .get("metadata")
+                .and_then(|md| md.as_map()?.get("name")?.scalar_text())
+                .is_some_and(|n| !n.is_empty());
+            if !named {
+                // kustomize refuses these too (even with generateName).
+                return Err(msg(format!(
+                    "accumulating resources from '{file}': missing metadata.name in object of kind {kind}"
+                )));
             }
             out.push(Resource::new(Value::Map(m)));
             Ok(())

@@ -63,6 +63,11 @@ impl Kustomization {
             file: file.to_string(),
             message: e.to_string(),
         })?;
+        Kustomization::from_documents(docs, file)
+    }
+
+    /// The kustomization in already parsed documents of `file`.
+    pub fn from_documents(docs: Vec<Value>, file: &str) -> Result<Kustomization> {
         let raw = match docs.into_iter().next() {
             Some(Value::Map(m)) => m,
             Some(Value::Null) | None => Map::new(),

@@ -7,8 +7,13 @@
 //! let yaml = build_dir(&RealFs, std::path::Path::new("overlays/prod"), LoadRestrictor::RootOnly)
 //!     .map(|rs| tug_kustomize::to_yaml(&rs));
 //! ```
+//!
+//! A process that builds many kustomizations sharing files (overlays of one base) keeps one
+//! [`Cache`] and calls [`Cache::build_dir`]: each distinct file text is parsed once, and the
+//! output is the same as [`build_dir`]'s.
 
 pub mod build;
+mod cache;
 mod defaults;
 pub mod error;
 pub mod fieldspec;
@@ -27,6 +32,7 @@ mod vars;
 pub mod yaml;
 
 pub use build::LoadRestrictor;
+pub use cache::{Cache, CacheStats};
 pub use error::{Error, Result};
 pub use resource::Resource;
 

@@ -5,7 +5,7 @@ use crate::build::{label_selector_matches, Builder};
 use crate::error::{msg, Result};
 use crate::resource::{Gvk, ResId, Resource};
 use crate::yaml::resolve::resolve_plain;
-use crate::yaml::{parse_documents, Map, Value};
+use crate::yaml::{Map, Value};
 use std::path::Path;
 
 /// Splits `a.b[name=x].c` into segments, keeping bracket selectors whole.
@@ -297,7 +297,7 @@ pub fn apply(b: &Builder, dir: &Path, reps: &[Value], res: &mut [Resource]) -> R
             Some(m) if m.contains_key("path") => {
                 let p = m.get("path").and_then(Value::as_str).unwrap_or("");
                 let (_, text) = b.read_text(dir, p)?;
-                for d in parse_documents(&text).map_err(|e| msg(format!("{p}: {e}")))? {
+                for d in b.parse_yaml(&text).map_err(|e| msg(format!("{p}: {e}")))? {
                     match d {
                         Value::Seq(s) => all.extend(s),
                         Value::Null => {}

@@ -8,7 +8,7 @@ use crate::fieldspec::FieldSpec;
 use crate::kustomization::Kustomization;
 use crate::patch;
 use crate::resource::{Gvk, Resource};
-use crate::yaml::{parse_documents, parse_documents_yaml11, Map, Value};
+use crate::yaml::{parse_documents, Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -39,7 +39,10 @@ pub fn run_transformers(
         } else {
             b.read_text(dir, text)?.1
         };
-        for doc in parse_documents(&body).map_err(|e| msg(format!("patch '{text}': {e}")))? {
+        for doc in b
+            .parse_yaml(&body)
+            .map_err(|e| msg(format!("patch '{text}': {e}")))?
+        {
             if doc.is_null() {
                 continue;
             }
@@ -63,10 +66,14 @@ pub fn run_transformers(
             _ => return Err(msg("patch entry needs 'patch' or 'path'")),
         };
         let target = pm.get("target").map(Selector::from_value);
-        let mut docs = parse_documents(&body).map_err(|e| msg(format!("patch: {e}")))?;
+        let mut docs = b
+            .parse_yaml(&body)
+            .map_err(|e| msg(format!("patch: {e}")))?;
         let is_json = docs.first().is_some_and(|d| d.as_seq().is_some());
         if is_json {
-            docs = parse_documents_yaml11(&body).map_err(|e| msg(format!("patch: {e}")))?;
+            docs = b
+                .parse_yaml11(&body)
+                .map_err(|e| msg(format!("patch: {e}")))?;
         }
         let opts = pm
             .get("options")
@@ -207,7 +214,9 @@ pub fn run_transformers(
             (None, Some(path)) => b.read_text(dir, path)?.1,
             _ => return Err(msg("patchesJson6902 entry needs 'patch' or 'path'")),
         };
-        let ops = parse_documents_yaml11(&body).map_err(|e| msg(format!("json patch: {e}")))?;
+        let ops = b
+            .parse_yaml11(&body)
+            .map_err(|e| msg(format!("json patch: {e}")))?;
         let ops = ops.into_iter().next().unwrap_or(Value::Null);
         let target = pm
             .get("target")
@@ -544,7 +553,9 @@ pub fn sort(mut res: Vec<Resource>, k: &Kustomization) -> Result<Vec<Resource>> 
         }
         0
     };
-    res.sort_by(|a, b| {
+    // kustomize's order is not total (Namespaces in several groups compare in reverse), so
+    // it goes through a sort that tolerates that instead of `sort_by`, which may panic.
+    let order = |a: &Resource, b: &Resource| -> std::cmp::Ordering {
         let (ia, ib) = (a.cur_id(), b.cur_id());
         if ia.gvk != ib.gvk {
             let (x, y) = (idx(&ia.gvk.kind), idx(&ib.gvk.kind));
@@ -572,7 +583,8 @@ pub fn sort(mut res: Vec<Resource>, k: &Kustomization) -> Result<Vec<Resource>> 
             )
         };
         key(&ia).cmp(&key(&ib))
-    });
+    };
+    crate::yaml::sort::sort_by_less(&mut res, |a, b| order(a, b).is_lt());
     Ok(res)
 }
 

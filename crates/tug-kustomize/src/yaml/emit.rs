@@ -9,7 +9,7 @@
 
 use super::number::float_output;
 use super::resolve::{is_base60_float, v2_resolves_non_string};
-use super::sort::natural_less;
+use super::sort::{natural_less, sort_by_less};
 use super::value::Value;
 
 const BEST_WIDTH: usize = 80;
@@ -54,7 +54,6 @@ fn analyze(value: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let chars: Vec<char> = value.chars().collect();
     let mut block_indicators = false;
     let mut line_breaks = false;
     let mut special = false;
@@ -66,11 +65,13 @@ fn analyze(value: &str) -> Analysis {
         block_indicators = true;
     }
     let mut preceded_by_ws = true;
-    let n = chars.len();
-    for i in 0..n {
-        let c = chars[i];
-        let followed_by_ws = i + 1 >= n || matches!(chars[i + 1], ' ' | '\t');
-        if i == 0 {
+    let mut chars = value.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_ws = next.is_none_or(|n| matches!(n, ' ' | '\t'));
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_indicators = true,
@@ -88,10 +89,10 @@ fn analyze(value: &str) -> Analysis {
             special = true;
         }
         if c == ' ' {
-            if i == 0 {
+            if first {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -101,10 +102,10 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         } else if is_break(c) {
             line_breaks = true;
-            if i == 0 {
+            if first {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -117,6 +118,7 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c) || c == '\0';
+        first = false;
     }
     let mut a = Analysis {
         multiline: line_breaks,
@@ -250,15 +252,7 @@ impl Emitter {
     fn emit_block_map(&mut self, v: &Value) {
         let Value::Map(m) = v else { return };
         let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-        entries.sort_by(|a, b| {
-            if natural_less(a.0, b.0) {
-                std::cmp::Ordering::Less
-            } else if natural_less(b.0, a.0) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        });
+        sort_by_less(&mut entries, |a, b| natural_less(a.0, b.0));
         self.increase_indent(false, false);
         for (k, val) in entries {
             self.write_indent();

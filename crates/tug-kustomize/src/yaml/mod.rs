@@ -11,5 +11,5 @@ pub mod sort;
 pub mod value;
 
 pub use emit::to_yaml;
-pub use parse::{parse_documents, parse_documents_yaml11, ParseError};
+pub use parse::{parse_documents, parse_documents_yaml11, ParseError, ParseErrorKind};
 pub use value::{Map, Value};

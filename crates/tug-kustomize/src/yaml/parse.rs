@@ -9,8 +9,20 @@ use std::collections::HashMap;
 /// Why a YAML text could not be read; `line` is 1-based.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParseError {
+    pub kind: ParseErrorKind,
     pub line: usize,
     pub message: String,
+}
+
+/// What kind of input a [`ParseError`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// Not YAML, or YAML that has no JSON form (a non-finite float, a mapping as a key, ...).
+    Syntax,
+    /// Collections nested deeper than [`MAX_DEPTH`] (aliases included).
+    TooDeep,
+    /// Aliases that expand past [`MAX_EXPANDED_NODES`] nodes ("billion laughs").
+    TooManyAliases,
 }
 
 impl std::fmt::Display for ParseError {
@@ -20,29 +32,41 @@ impl std::fmt::Display for ParseError {
 }
 
 /// Guards against "billion laughs" alias bombs: expansion stops past this many nodes.
-const MAX_EXPANDED_NODES: usize = 10_000_000;
-const MAX_DEPTH: usize = 10_000;
+pub const MAX_EXPANDED_NODES: usize = 10_000_000;
+/// The deepest nesting of collections read. Reading, building, printing and dropping a value
+/// all recurse over its depth, so this bounds their stack use (a build at this depth fits the
+/// 2 MiB stack of a tokio worker thread in release builds). go-yaml v3 allows 10,000, but no
+/// Kubernetes object comes near 1,000.
+pub const MAX_DEPTH: usize = 1_000;
 
 struct Builder {
     parser: Parser,
-    anchors: HashMap<String, Value>,
+    /// Anchored values with their node count and depth.
+    anchors: HashMap<String, (Value, usize, usize)>,
     expanded: usize,
     depth: usize,
     /// Resolve YAML 1.1 booleans (go-yaml v2), for JSON 6902 patch bodies.
     yaml11: bool,
 }
 
-fn node_cost(v: &Value) -> usize {
-    match v {
-        Value::Seq(s) => 1 + s.iter().map(node_cost).sum::<usize>(),
-        Value::Map(m) => 1 + m.iter().map(|(_, v)| node_cost(v)).sum::<usize>(),
-        _ => 1,
-    }
+/// A value's node count and depth (a scalar has depth 1). Recurses at most [`MAX_DEPTH`]
+/// deep: only values read within the limit are measured.
+fn measure(v: &Value) -> (usize, usize) {
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::Seq(s) => Box::new(s.iter()),
+        Value::Map(m) => Box::new(m.iter().map(|(_, v)| v)),
+        _ => return (1, 1),
+    };
+    children.fold((1, 1), |(cost, depth), c| {
+        let (cc, cd) = measure(c);
+        (cost + cc, depth.max(cd + 1))
+    })
 }
 
 impl Builder {
     fn next(&mut self) -> Result<(Event, usize), ParseError> {
         self.parser.next_event().map_err(|e| ParseError {
+            kind: ParseErrorKind::Syntax,
             line: e.line,
             message: match e.context {
                 Some(c) => format!("{c} {}", e.problem),
@@ -51,12 +75,18 @@ impl Builder {
         })
     }
 
+    fn remember(&mut self, anchor: String, v: &Value) {
+        let (cost, depth) = measure(v);
+        self.anchors.insert(anchor, (v.clone(), cost, depth));
+    }
+
     fn node(&mut self, ev: Event, line: usize) -> Result<Value, ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(ParseError {
+                kind: ParseErrorKind::TooDeep,
                 line,
-                message: "document nested too deeply".into(),
+                message: format!("exceeded max depth of {MAX_DEPTH}"),
             });
         }
         let out = self.node_inner(ev, line);
@@ -67,18 +97,30 @@ impl Builder {
     fn node_inner(&mut self, ev: Event, line: usize) -> Result<Value, ParseError> {
         match ev {
             Event::Alias(name) => {
-                let v = self.anchors.get(&name).cloned().ok_or_else(|| ParseError {
-                    line,
-                    message: format!("unknown anchor '{name}' referenced"),
-                })?;
-                self.expanded += node_cost(&v);
+                let Some((v, cost, depth)) = self.anchors.get(&name) else {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::Syntax,
+                        line,
+                        message: format!("unknown anchor '{name}' referenced"),
+                    });
+                };
+                self.expanded += cost;
                 if self.expanded > MAX_EXPANDED_NODES {
                     return Err(ParseError {
+                        kind: ParseErrorKind::TooManyAliases,
                         line,
                         message: "document contains excessive aliasing".into(),
                     });
                 }
-                Ok(v)
+                // The alias stands at `self.depth`; its value's levels go on below it.
+                if self.depth + depth - 1 > MAX_DEPTH {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::TooDeep,
+                        line,
+                        message: format!("exceeded max depth of {MAX_DEPTH}"),
+                    });
+                }
+                Ok(v.clone())
             }
             Event::Scalar {
                 anchor,
@@ -98,13 +140,14 @@ impl Builder {
                     _ => Ok(Value::Str(value)),
                 };
                 let v = resolved.map_err(|ResolveIssue::NonFiniteFloat(s)| ParseError {
+                    kind: ParseErrorKind::Syntax,
                     line,
                     message: format!(
                         "json: unsupported value: {s} (infinity and NaN cannot be rendered)"
                     ),
                 })?;
                 if let Some(a) = anchor {
-                    self.anchors.insert(a, v.clone());
+                    self.remember(a, &v);
                 }
                 Ok(v)
             }
@@ -119,7 +162,7 @@ impl Builder {
                 }
                 let v = Value::Seq(items);
                 if let Some(a) = anchor {
-                    self.anchors.insert(a, v.clone());
+                    self.remember(a, &v);
                 }
                 Ok(v)
             }
@@ -143,12 +186,14 @@ impl Builder {
                         Value::Str(s) => s,
                         Value::Null => "null".to_string(),
                         other => other.scalar_text().ok_or_else(|| ParseError {
+                            kind: ParseErrorKind::Syntax,
                             line: kline,
                             message: "invalid map key: a mapping or sequence".into(),
                         })?,
                     };
                     if map.contains_key(&key) {
                         return Err(ParseError {
+                            kind: ParseErrorKind::Syntax,
                             line: kline,
                             message: format!("mapping key \"{key}\" already defined"),
                         });
@@ -167,6 +212,7 @@ impl Builder {
                             .collect(),
                         _ => {
                             return Err(ParseError {
+                                kind: ParseErrorKind::Syntax,
                                 line,
                                 message: "map merge requires map or sequence of maps as the value"
                                     .into(),
@@ -183,11 +229,12 @@ impl Builder {
                 }
                 let v = Value::Map(map);
                 if let Some(a) = anchor {
-                    self.anchors.insert(a, v.clone());
+                    self.remember(a, &v);
                 }
                 Ok(v)
             }
             _ => Err(ParseError {
+                kind: ParseErrorKind::Syntax,
                 line,
                 message: "unexpected event".into(),
             }),
@@ -253,6 +300,7 @@ fn parse_with(text: &str, yaml11: bool) -> Result<Vec<Value>, ParseError> {
             }
             other => {
                 return Err(ParseError {
+                    kind: ParseErrorKind::Syntax,
                     line,
                     message: format!("unexpected event {other:?}"),
                 })

@@ -211,6 +211,11 @@ fn main() -> ExitCode {
     // SAFETY: called first in main, before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // glibc gives every thread that allocates its own memory pool (arena); a controller
+        // with blocking threads for renders and fetches would keep many mostly-empty pools.
+        // Two are enough for tug's allocation rate and keep the resident set small.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
     let cli = Cli::parse();
     match &cli.command {

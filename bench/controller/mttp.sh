@@ -6,8 +6,9 @@
 #     `wait: true`);
 #   - the process's RSS over that time (sampled every second), peak and at the end;
 #   - a no-op resync: the controller restarted, all N reconciled again, and the number of
-#     write requests it made to the apiserver meanwhile (from the audit log; Lease
-#     renewals and Events excluded), which should be zero.
+#     write requests it made to the apiserver meanwhile (from the audit log: requests
+#     without a user agent, as kube-rs sends them, or tug's; Lease renewals and Events
+#     excluded), which should be zero.
 #
 #   bench/controller/mttp.sh [N ...]      (default: 100 1000)
 # CONCURRENT (default 20) sets --concurrent; KEEP_LOGS=DIR keeps the controller logs.
@@ -135,7 +136,7 @@ for line in sys.stdin:
     if e.get("stage") != "ResponseComplete" or e.get("verb") not in ("create", "update", "patch", "delete"):
         continue
     uri = e.get("requestURI", "")
-    if "/leases/" in uri or "/events" in uri or e.get("userAgent", "").startswith("kubectl"):
+    if "/leases/" in uri or "/events" in uri or not (e.get("userAgent", "") == "" or e.get("userAgent", "").startswith("tug")):
         continue
     if "'"$ns"'" not in uri:
         continue
@@ -190,7 +191,8 @@ EOF
   log="$work/controller-$n-resync.log"
   t2=$(now)
   start_controller "$log"
-  until [ "$(grep -c ' reconciled ' "$log" 2>/dev/null || true)" -ge "$n" ]; do sleep 0.5; done
+  reconciled() { local c; c=$(grep -c ' reconciled ' "$log" 2>/dev/null) || true; echo "${c:-0}"; }
+  until [ "$(reconciled)" -ge "$n" ]; do sleep 0.5; done
   t3=$(now)
   sleep 2
   printf '  no-op resync of %s: %.1f s, %s write requests, RSS %.1f MiB\n' \

@@ -1081,3 +1081,43 @@ async fn two_controllers_only_the_leader_reconciles_and_a_standby_takes_over_whe
     );
     assert!(leader_line(&standby, 1));
 }
+
+#[tokio::test]
+async fn a_sharded_controller_reconciles_only_objects_with_its_label() {
+    let s = setup_with(
+        "ctrl-shard",
+        &[("deploy/a.yaml", &configmap("a", "one"))],
+        &["--watch-label-selector=sharding.fluxcd.io/key=shard1"],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let repos = gitrepositories(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    // Without the label neither the source nor the Kustomization is touched.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        ready(&kss.get("app").await.unwrap()),
+        None,
+        "{}",
+        s.ctrl.log()
+    );
+    assert_eq!(condition(&repos.get("app").await.unwrap(), "Ready"), None);
+    assert_eq!(cms.get_opt("a").await.unwrap(), None);
+
+    let label = json!({"metadata": {"labels": {"sharding.fluxcd.io/key": "shard1"}}});
+    for api in [&repos, &kss] {
+        api.patch("app", &PatchParams::default(), &Patch::Merge(&label))
+            .await
+            .unwrap();
+    }
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready once labelled",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
+}

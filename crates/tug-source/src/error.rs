@@ -151,7 +151,8 @@ pub fn redact_url(url: &str) -> String {
 /// ssh's stderr, io errors); their text is what is stable enough to classify.
 pub(crate) fn classify(url: &str, cause: String) -> Error {
     let url = redact_url(url);
-    let lower = cause.to_ascii_lowercase();
+    // URLs are left out of what is matched: a port such as 40119 must not read as HTTP 401.
+    let lower = without_urls(&cause).to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
     if has(&[
         "host key verification failed",
@@ -212,6 +213,25 @@ pub(crate) fn classify(url: &str, cause: String) -> Error {
     }
 }
 
+/// `text` with every `scheme://...` token (up to whitespace or a closing bracket) removed.
+fn without_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i]
+            .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '+' && c != '.' && c != '-')
+            .map_or(0, |j| j + 1);
+        out.push_str(&rest[..start]);
+        let after = &rest[i + 3..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '\'' | '"'))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The text of an error and all its sources, joined by `": "`, duplicates removed.
 pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -229,6 +249,22 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_in_a_url_is_not_read_as_a_status() {
+        let cause = "Received HTTP status 404: HTTP status client error (404 Not Found) for url (http://127.0.0.1:40119/git/missing.git/info/refs?service=git-upload-pack)";
+        assert!(matches!(
+            classify("http://127.0.0.1:40119/git/missing.git", cause.into()),
+            Error::RepositoryNotFound { .. }
+        ));
+        assert!(matches!(
+            classify(
+                "http://127.0.0.1:40404/r.git",
+                "Received HTTP status 401 for url (http://127.0.0.1:40404/r.git)".into()
+            ),
+            Error::Authentication { .. }
+        ));
+    }
 
     #[test]
     fn redacts_user_info() {

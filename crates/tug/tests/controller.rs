@@ -4,130 +4,12 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tug_testsupport::git::{free_port, GitRepo, HttpGitServer, RepoRoot};
+use tug_testsupport::git::{GitRepo, HttpGitServer, RepoRoot};
 use tug_testsupport::{cluster, TestNamespace};
 
-/// The controller process; killed when the test ends, panics included.
-struct ControllerProcess {
-    child: Child,
-    log: PathBuf,
-    dir: PathBuf,
-    metrics_port: u16,
-    health_port: u16,
-}
-
-impl ControllerProcess {
-    /// A controller watching `namespace`; `instance` tells apart several in one test.
-    fn start_with(namespace: &str, instance: &str, extra: &[&str]) -> Self {
-        let storage = std::env::temp_dir().join(format!("tug-ctrl-{namespace}{instance}"));
-        std::fs::create_dir_all(&storage).unwrap();
-        let log = storage.join("controller.log");
-        let port = free_port().unwrap();
-        let metrics_port = free_port().unwrap();
-        let health_port = free_port().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tug"))
-            .args([
-                "controller",
-                "--watch-all-namespaces=false",
-                "-n",
-                namespace,
-            ])
-            .arg("--storage-path")
-            .arg(storage.join("artifacts"))
-            .args(["--storage-addr", &format!("127.0.0.1:{port}")])
-            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--health-addr", &format!("127.0.0.1:{health_port}")])
-            .args(extra)
-            .env("KUBECONFIG", cluster().kubeconfig())
-            .env("RUST_LOG", "info,tug_controller=debug")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting tug controller");
-        ControllerProcess {
-            child,
-            log,
-            dir: storage,
-            metrics_port,
-            health_port,
-        }
-    }
-
-    /// A GET of `path` on the metrics or health endpoint: (status code, body).
-    fn get(&self, port: u16, path: &str) -> (u16, String) {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let code = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (code, body)
-    }
-
-    fn metrics(&self) -> String {
-        self.get(self.metrics_port, "/metrics").1
-    }
-
-    fn readyz(&self) -> u16 {
-        self.get(self.health_port, "/readyz").0
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status within `within`.
-    fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for ControllerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- controller log ---\n{}", self.log());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn install() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tug"))
-        .arg("install")
-        .env("KUBECONFIG", cluster().kubeconfig())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod common;
+use common::{condition, install, ControllerProcess};
 
 fn resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
     kube::api::ApiResource {
@@ -689,15 +571,6 @@ async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_in
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The status of a GitRepository or Kustomization, as a user reads it.
-fn condition(obj: &DynamicObject, type_: &str) -> Option<Value> {
-    obj.data["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-        .cloned()
 }
 
 fn applied_revision(obj: &DynamicObject) -> Option<&str> {

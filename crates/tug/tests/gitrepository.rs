@@ -4,70 +4,12 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tug_testsupport::cluster;
-use tug_testsupport::git::{free_port, GpgKey, HttpGitServer, RepoRoot};
+use tug_testsupport::git::{GpgKey, HttpGitServer, RepoRoot};
 
-/// `tug controller` for one namespace; killed (log printed on panic) when dropped.
-struct Controller {
-    child: Child,
-    dir: std::path::PathBuf,
-}
-
-impl Controller {
-    fn start(namespace: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tug-ctrl-{namespace}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tug"))
-            .args([
-                "controller",
-                "--watch-all-namespaces=false",
-                "-n",
-                namespace,
-            ])
-            .arg("--storage-path")
-            .arg(dir.join("artifacts"))
-            .args([
-                "--storage-addr",
-                &format!("127.0.0.1:{}", free_port().unwrap()),
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--health-addr",
-                "127.0.0.1:0",
-            ])
-            .env("KUBECONFIG", cluster().kubeconfig())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).unwrap())
-            .spawn()
-            .expect("starting tug controller");
-        Controller { child, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- controller log ---\n{}", self.log());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn condition(obj: &DynamicObject, t: &str) -> Option<Value> {
-    obj.data["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == t)
-        .cloned()
-}
+mod common;
+use common::{condition, install, ControllerProcess};
 
 async fn wait_for(
     api: &Api<DynamicObject>,
@@ -94,16 +36,7 @@ async fn wait_for(
 
 #[tokio::test]
 async fn includes_wait_for_their_repository_and_unverified_commits_are_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tug"))
-        .arg("install")
-        .env("KUBECONFIG", cluster().kubeconfig())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    install();
     let ns = cluster().namespace("gitrepo-include-verify").await.unwrap();
     let key = GpgKey::generate("ci@tug.invalid").unwrap();
     let repos = RepoRoot::new().unwrap();
@@ -126,7 +59,7 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         .create(&PostParams::default(), &secret)
         .await
         .unwrap();
-    let _ctrl = Controller::start(&ns.name);
+    let _ctrl = ControllerProcess::start_with(&ns.name, "", &[]);
     let resource = kube::api::ApiResource {
         group: "source.toolkit.fluxcd.io".into(),
         version: "v1".into(),

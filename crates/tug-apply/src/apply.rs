@@ -9,6 +9,7 @@
 
 use crate::discovery::{Discovery, Resolved};
 use crate::drift;
+use crate::health::{self, Health};
 use crate::object::{split_api_version, ObjectId, VersionedId};
 use futures::{stream, StreamExt};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
@@ -58,6 +59,10 @@ impl fmt::Display for Action {
 pub struct Change {
     pub id: VersionedId,
     pub action: Action,
+    /// The object's health (kstatus) in the state the apiserver returned when it was
+    /// written, or as it was read when left unchanged; `None` when not known (skipped,
+    /// deleted). A health check can skip what was already Current without asking again.
+    pub health: Option<Health>,
 }
 
 /// The result of an apply or prune, in the order objects were given (stage by stage).
@@ -113,6 +118,10 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// How long to wait for CRDs and Namespaces of the first stage.
     pub definitions_timeout: Duration,
+    /// The objects this owner applied last time (its inventory). Others are expected not to
+    /// exist yet, so they are not read before their dry-run: a first apply of N objects
+    /// saves N reads. One that does exist is read then. `None`: every object is read first.
+    pub known: Option<HashSet<ObjectId>>,
 }
 
 impl Default for ApplyOptions {
@@ -124,6 +133,7 @@ impl Default for ApplyOptions {
             owner: None,
             concurrency: 16,
             definitions_timeout: Duration::from_secs(60),
+            known: None,
         }
     }
 }
@@ -168,12 +178,18 @@ pub(crate) struct Desired {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Plan {
-    Unchanged,
+    /// Left as it is; its health as read.
+    Unchanged(Health),
     Skip,
     Create,
-    Update { cleanup: bool },
+    Update {
+        cleanup: bool,
+    },
     Recreate,
 }
+
+/// What writing one object did, and its health in the state the apiserver returned.
+type Outcome = (Action, Option<Health>);
 
 /// Applies sets of objects for one owner.
 pub struct Applier {
@@ -372,7 +388,7 @@ impl Applier {
             .zip(plans)
             .map(|(d, plan)| async move { (d.id.clone(), self.execute(d, plan).await) })
             .collect();
-        let results: Vec<(VersionedId, Result<Action, String>)> = stream::iter(writing)
+        let results: Vec<(VersionedId, Result<Outcome, String>)> = stream::iter(writing)
             .buffered(self.opts.concurrency)
             .collect()
             .await;
@@ -381,7 +397,7 @@ impl Applier {
         let mut failures = Vec::new();
         for (id, result) in results {
             match result {
-                Ok(action) => changes.changes.push(Change { id, action }),
+                Ok((action, health)) => changes.changes.push(Change { id, action, health }),
                 Err(e) => failures.push(e),
             }
         }
@@ -402,7 +418,13 @@ impl Applier {
         desired: &[Desired],
     ) -> Result<HashMap<ObjectId, Value>, Vec<String>> {
         let mut groups: BTreeMap<(String, String, String), Vec<&Desired>> = BTreeMap::new();
-        for d in desired {
+        let expected = |d: &Desired| {
+            self.opts
+                .known
+                .as_ref()
+                .is_none_or(|k| k.contains(&d.id.id))
+        };
+        for d in desired.iter().filter(|d| expected(d)) {
             groups
                 .entry((
                     d.resolved.resource.api_version.clone(),
@@ -516,36 +538,54 @@ impl Applier {
         {
             return Ok(Plan::Skip);
         }
-        let Some(live) = live else {
-            // Validate the new object without writing it.
-            let api = self.api(d);
-            return match api
-                .patch(&d.id.id.name, &self.params(true), &Patch::Apply(&d.obj))
-                .await
-            {
-                Ok(_) => Ok(Plan::Create),
-                Err(e) => Err(format!(
-                    "{} dry-run failed: {}",
-                    d.id.id,
-                    crate::describe(&e)
-                )),
-            };
+        let read;
+        let live = match live {
+            Some(live) => live,
+            None => {
+                // Not found, or not read (not in the owner's inventory): the dry-run
+                // validates the object, and tells whether it exists after all (a dry-run
+                // create has no resourceVersion), in which case it is read and compared.
+                let dry = self.dry_run(d).await?;
+                if dry
+                    .metadata
+                    .resource_version
+                    .as_deref()
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    return Ok(Plan::Create);
+                }
+                read = match self.api(d).get_opt(&d.id.id.name).await {
+                    Ok(Some(obj)) => to_value(&obj),
+                    // Deleted meanwhile: a create, as the dry-run validated.
+                    Ok(None) => return Ok(Plan::Create),
+                    Err(e) => {
+                        return Err(format!(
+                            "{}: reading the live object: {}",
+                            d.id.id,
+                            crate::describe(&e)
+                        ))
+                    }
+                };
+                &read
+            }
         };
         if ssa.eq_ignore_ascii_case("ifnotpresent") {
             return Ok(Plan::Skip);
         }
+        let unchanged = || Plan::Unchanged(self.health_of(d, live));
         let cleanup = !ssa.eq_ignore_ascii_case("merge") && has_foreign_managers(live);
         if !cleanup && drift::unchanged(&d.obj, live, &self.opts.field_manager) {
-            return Ok(Plan::Unchanged);
+            return Ok(unchanged());
         }
-        let api = self.api(d);
-        match api
+        match self
+            .api(d)
             .patch(&d.id.id.name, &self.params(true), &Patch::Apply(&d.obj))
             .await
         {
             Ok(dry) => {
                 if !cleanup && comparable(&to_value(&dry)) == comparable(live) {
-                    Ok(Plan::Unchanged)
+                    Ok(unchanged())
                 } else {
                     Ok(Plan::Update { cleanup })
                 }
@@ -567,20 +607,39 @@ impl Applier {
         }
     }
 
-    async fn execute(&self, d: &Desired, plan: Plan) -> Result<Action, String> {
+    /// A server-side dry-run apply of `d`.
+    async fn dry_run(&self, d: &Desired) -> Result<DynamicObject, String> {
+        self.api(d)
+            .patch(&d.id.id.name, &self.params(true), &Patch::Apply(&d.obj))
+            .await
+            .map_err(|e| format!("{} dry-run failed: {}", d.id.id, crate::describe(&e)))
+    }
+
+    /// kstatus's health of `obj`, a state of `d` the apiserver returned.
+    fn health_of(&self, d: &Desired, obj: &Value) -> Health {
+        health::compute_kind(
+            &d.resolved.resource.group,
+            &d.resolved.resource.kind,
+            obj,
+            std::time::SystemTime::now(),
+        )
+    }
+
+    async fn execute(&self, d: &Desired, plan: Plan) -> Result<Outcome, String> {
         let api = self.api(d);
         let name = &d.id.id.name;
         let apply = || async {
             api.patch(name, &self.params(false), &Patch::Apply(&d.obj))
                 .await
+                .map(|obj| Some(self.health_of(d, &to_value(&obj))))
                 .map_err(|e| format!("{} apply failed: {}", d.id.id, crate::describe(&e)))
         };
         match plan {
-            Plan::Unchanged => Ok(Action::Unchanged),
-            Plan::Skip => Ok(Action::Skipped),
-            Plan::Create => apply().await.map(|_| Action::Created),
+            Plan::Unchanged(health) => Ok((Action::Unchanged, Some(health))),
+            Plan::Skip => Ok((Action::Skipped, None)),
+            Plan::Create => Ok((Action::Created, apply().await?)),
             Plan::Update { cleanup } => {
-                apply().await?;
+                let health = apply().await?;
                 if cleanup {
                     self.remove_foreign_managers(&api, name)
                         .await
@@ -588,7 +647,7 @@ impl Applier {
                             format!("{}: removing kubectl's field managers: {e}", d.id.id)
                         })?;
                 }
-                Ok(Action::Configured)
+                Ok((Action::Configured, health))
             }
             Plan::Recreate => {
                 let dp = DeleteParams::background();
@@ -613,7 +672,7 @@ impl Applier {
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                apply().await.map(|_| Action::Created)
+                Ok((Action::Created, apply().await?))
             }
         }
     }

@@ -51,6 +51,7 @@ pub async fn prune(
                 Ok(Some(action)) => changes.changes.push(Change {
                     id: v.clone(),
                     action,
+                    health: None,
                 }),
                 Ok(None) => {}
                 Err(e) => failures.push(e),

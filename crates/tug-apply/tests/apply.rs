@@ -457,3 +457,63 @@ async fn ports_without_a_protocol_apply_and_stay_unchanged() {
         "{again:?}"
     );
 }
+
+#[tokio::test]
+async fn objects_outside_the_inventory_are_not_read_first_yet_existing_ones_are_compared() {
+    let ns = cluster().namespace("apply-known").await.unwrap();
+    let (mut applier, _) = applier(&ns, false);
+    // cm-0 exists already (applied before), cm-1 does not; neither is in the inventory.
+    applier
+        .apply_all(vec![configmap("cm-0", "v1")])
+        .await
+        .unwrap();
+    let before = resource_versions(&ns).await;
+    let opts = ApplyOptions {
+        known: Some(Default::default()),
+        ..applier.options().clone()
+    };
+    applier = Applier::new(ns.client.clone(), applier.discovery().clone(), opts);
+    let set = vec![configmap("cm-0", "v1"), configmap("cm-1", "v1")];
+    let changes = applier.apply_all(set).await.unwrap();
+    let by_id = actions(&changes);
+    assert_eq!(
+        by_id[&format!("ConfigMap/{}/cm-0", ns.name)],
+        Action::Unchanged
+    );
+    assert_eq!(
+        by_id[&format!("ConfigMap/{}/cm-1", ns.name)],
+        Action::Created
+    );
+    let after = resource_versions(&ns).await;
+    assert_eq!(
+        after["cm-0"], before["cm-0"],
+        "the existing object was written"
+    );
+    // The health of each object is known from the apply: a ConfigMap is Current at once.
+    assert!(
+        changes
+            .changes
+            .iter()
+            .all(|c| c.health.as_ref().is_some_and(|h| h.is_current())),
+        "{changes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_deployment_is_reported_not_current_by_its_apply() {
+    let ns = cluster().namespace("apply-health").await.unwrap();
+    let (applier, _) = applier(&ns, false);
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}
+    });
+    let changes = applier.apply_all(vec![deployment]).await.unwrap();
+    let health = changes.changes[0]
+        .health
+        .clone()
+        .expect("health of an applied object");
+    // Its controller has not acted on it yet when the apply returns.
+    assert!(!health.is_current(), "{health:?}");
+}

@@ -465,11 +465,18 @@ async fn run_steps(
         name: ks.name_any(),
         namespace: namespace.clone(),
     };
+    // What the last apply recorded; an unreadable inventory only costs reads.
+    let known = status
+        .inventory
+        .as_ref()
+        .and_then(|inv| inventory::ids(inv).ok())
+        .map(|ids| ids.into_iter().map(|v| v.id).collect());
     let options = ApplyOptions {
         field_manager: ctx.field_manager.clone(),
         force: ks.spec.force,
         default_namespace: ks.spec.target_namespace.clone(),
         owner: Some(owner.clone()),
+        known,
         ..ApplyOptions::default()
     };
     let applier = Applier::new(ctx.client.clone(), ctx.discovery.clone(), options);
@@ -719,30 +726,6 @@ async fn post_build(
         .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
 }
 
-/// Kinds that kstatus reports Current as soon as they exist (no status to wait for): an
-/// object of them that was just applied needs no watch.
-fn current_once_applied(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        (
-            "",
-            "ConfigMap"
-                | "Secret"
-                | "ServiceAccount"
-                | "LimitRange"
-                | "ResourceQuota"
-                | "Endpoints"
-        ) | (
-            "rbac.authorization.k8s.io",
-            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
-        ) | (
-            "networking.k8s.io",
-            "NetworkPolicy" | "IngressClass" | "Ingress"
-        ) | ("scheduling.k8s.io", "PriorityClass")
-            | ("storage.k8s.io", "StorageClass")
-    )
-}
-
 /// Waits for the applied objects (`spec.wait`) and `spec.healthChecks` to be healthy.
 async fn check_health(
     ks: &Kustomization,
@@ -757,7 +740,9 @@ async fn check_health(
             .changes
             .iter()
             .filter(|c| !matches!(c.action, Change::Skipped | Change::Deleted))
-            .filter(|c| !current_once_applied(&c.id.id.group, &c.id.id.kind))
+            // Current in the state the apply returned (or read): nothing to wait for. A
+            // no-op reconcile of a healthy set so makes no request here.
+            .filter(|c| !c.health.as_ref().is_some_and(|h| h.is_current()))
             .map(|c| c.id.clone())
             .collect();
         targets = tug_apply::health::targets(&ctx.discovery, &ids)

@@ -121,6 +121,25 @@ impl Selector {
         Some(Selector { labels, exprs })
     }
 
+    /// The selector in the apiserver's query form (`app=web,tier in (a,b),!canary`), so a
+    /// watch lists only the pods (or ReplicaSets) it selects; empty selects everything.
+    pub(crate) fn to_query(&self) -> String {
+        let mut parts: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for (key, op, values) in &self.exprs {
+            parts.push(match op.as_str() {
+                "In" => format!("{key} in ({})", values.join(",")),
+                "NotIn" => format!("{key} notin ({})", values.join(",")),
+                "Exists" => key.clone(),
+                _ => format!("!{key}"),
+            });
+        }
+        parts.join(",")
+    }
+
     /// Whether a pod with these labels is selected. An empty selector selects every pod, as
     /// in Kubernetes.
     pub(crate) fn matches(&self, pod: &Value) -> bool {

@@ -3,10 +3,12 @@
 //! Each kind is watched once per namespace (an object alone in its kind and namespace is
 //! watched by name, with a field selector), or once cluster-wide when its objects span more
 //! than a few namespaces, so a set of a thousand objects costs a handful of watches, not a
-//! thousand polls. Workloads also get a watch on the pods of their namespaces, and
-//! Deployments on the ReplicaSets, to see which pods belong to the current rollout and why
-//! they do not start. (Cluster-wide watches need cluster-wide list/watch permission, which
-//! a GitOps controller has.)
+//! thousand polls. A workload that is not Current and expects pods also gets a watch on the
+//! pods of its namespace, and a Deployment on the ReplicaSets, to see which pods belong to
+//! the current rollout and why they do not start. Those watches start only when needed (a
+//! namespace of a thousand Deployments scaled to zero never lists its ReplicaSets) and,
+//! for a namespace with one workload, list only what its selector selects. (Cluster-wide
+//! watches need cluster-wide list/watch permission, which a GitOps controller has.)
 //!
 //! The outcome follows Flux's `WaitForSet` (fluxcd/pkg/ssa): success once every object is
 //! Current; on timeout an error naming each object that is not, with its status and
@@ -103,6 +105,9 @@ pub async fn wait(
         return Ok(());
     }
     let mut events = stream::select_all(state.streams());
+    for i in state.start_needed() {
+        events.push(state.stream(i));
+    }
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -111,7 +116,12 @@ pub async fn wait(
         }
         tokio::select! {
             next = events.next() => match next {
-                Some((watch, event)) => state.handle(watch, event),
+                Some((watch, event)) => {
+                    state.handle(watch, event);
+                    for i in state.start_needed() {
+                        events.push(state.stream(i));
+                    }
+                }
                 // Watch streams retry forever; they end only if the runtime shuts down.
                 None => break,
             },
@@ -238,6 +248,8 @@ struct Watch {
     target: Target,
     /// The last error of this watch, cleared by the next event.
     error: Option<String>,
+    /// Pod and ReplicaSet watches start when a workload needs them.
+    started: bool,
 }
 
 /// What the waiter keeps of a pod.
@@ -458,6 +470,7 @@ impl State {
                         listing: None,
                     },
                     error: None,
+                    started: true,
                 });
             }
         }
@@ -509,25 +522,100 @@ impl State {
                     config: watcher::Config::default(),
                     target,
                     error: None,
+                    started: false,
                 });
             }
         }
         state
     }
 
-    /// One event stream per watch, tagged with the watch's index. Back-off between retries
-    /// keeps a persistent error (a kind no longer served) from hammering the apiserver.
+    /// One event stream per started watch.
     fn streams(&self) -> Vec<BoxStream<'static, (usize, WatchEvent)>> {
-        self.watches
+        (0..self.watches.len())
+            .filter(|&i| self.watches[i].started)
+            .map(|i| self.stream(i))
+            .collect()
+    }
+
+    /// The event stream of watch `i`, tagged with its index. Back-off between retries keeps
+    /// a persistent error (a kind no longer served) from hammering the apiserver.
+    fn stream(&self, i: usize) -> BoxStream<'static, (usize, WatchEvent)> {
+        let w = &self.watches[i];
+        watcher(w.api.clone(), w.config.clone())
+            .default_backoff()
+            .map(move |e| (i, e))
+            .boxed()
+    }
+
+    /// Marks the pod and ReplicaSet watches that a workload now needs as started, and
+    /// returns them: a workload needs its pods once it is seen not Current while it expects
+    /// pods. A watch for a namespace with a single workload selects that workload's pods.
+    fn start_needed(&mut self) -> Vec<usize> {
+        let needy: HashSet<&str> = self
+            .workloads
             .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                watcher(w.api.clone(), w.config.clone())
-                    .default_backoff()
-                    .map(move |e| (i, e))
-                    .boxed()
+            .filter(|(_, idxs)| idxs.iter().any(|&i| self.needs_pods(i)))
+            .map(|(ns, _)| ns.as_str())
+            .collect();
+        if needy.is_empty() {
+            return Vec::new();
+        }
+        let mut started = Vec::new();
+        for (i, w) in self.watches.iter().enumerate() {
+            if w.started {
+                continue;
+            }
+            let interest = match &w.target {
+                Target::Pods(store) => &store.namespaces,
+                Target::ReplicaSets(store) => &store.namespaces,
+                Target::Objects { .. } => continue,
+            };
+            if !interest.iter().any(|ns| needy.contains(ns.as_str())) {
+                continue;
+            }
+            let mut selector = None;
+            if let [ns] = interest.iter().collect::<Vec<_>>().as_slice() {
+                if let Some([only]) = self.workloads.get(*ns).map(Vec::as_slice) {
+                    selector = self.objects[*only]
+                        .live
+                        .as_ref()
+                        .and_then(Selector::of)
+                        .map(|s| s.to_query())
+                        .filter(|q| !q.is_empty());
+                }
+            }
+            started.push((i, selector));
+        }
+        started
+            .into_iter()
+            .map(|(i, selector)| {
+                let w = &mut self.watches[i];
+                w.started = true;
+                if let Some(q) = selector {
+                    w.config = w.config.clone().labels(&q);
+                }
+                i
             })
             .collect()
+    }
+
+    /// Whether tracked workload `idx` is not Current while pods are expected of it.
+    fn needs_pods(&self, idx: usize) -> bool {
+        let t = &self.objects[idx];
+        let Some(live) = &t.live else {
+            return false;
+        };
+        if t.own.is_current() || t.own.status == HealthStatus::Terminating {
+            return false;
+        }
+        match t.id.kind.as_str() {
+            "DaemonSet" => true,
+            _ => live
+                .get("spec")
+                .and_then(|s| s.get("replicas"))
+                .and_then(Value::as_i64)
+                .is_none_or(|r| r > 0),
+        }
     }
 
     fn handle(&mut self, watch: usize, event: WatchEvent) {

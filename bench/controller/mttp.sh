@@ -14,7 +14,9 @@
 #   - the deletion of the namespace, the Kustomizations' objects pruned by the controller.
 #
 #   bench/controller/mttp.sh [N ...]      (default: 100 1000)
-# CONCURRENT (default 20) sets --concurrent; KEEP_LOGS=DIR keeps the controller logs.
+# CONCURRENT (default 20) sets --concurrent; WAIT=false sets `wait: false` (Ready without
+# waiting for kube-controller-manager to report the Deployments); KEEP_LOGS=DIR keeps the
+# controller logs.
 # Uses the local control plane (started if needed); builds tug in release.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,6 +25,7 @@ sizes=("${@:-100 1000}")
 # shellcheck disable=SC2206
 sizes=(${sizes[@]})
 concurrent=${CONCURRENT:-20}
+wait_health=${WAIT:-true}
 
 scripts/local-cluster up >/dev/null
 KUBECONFIG=$(scripts/local-cluster kubeconfig); export KUBECONFIG
@@ -185,7 +188,7 @@ metadata: {name: app-$i, namespace: $ns}
 spec:
   interval: 60m
   prune: true
-  wait: true
+  wait: $wait_health
   timeout: 5m
   path: ./app
   namePrefix: app-$i-
@@ -221,8 +224,8 @@ EOF
   kill "$sampler" 2>/dev/null || true
   end_rss=$(rss_kib "$ctrl_pid")
   peak=$(awk '$2 > m {m = $2} END {print m + 0}' "$rss_log")
-  printf 'N=%-5s all Ready in %6.1f s (created in %.1f s)   RSS peak %5.1f MiB, at end %5.1f MiB (concurrent=%s)\n' \
-    "$n" "$(echo "$t1 - $t0" | bc)" "$created" "$(echo "$peak / 1024" | bc -l)" "$(echo "$end_rss / 1024" | bc -l)" "$concurrent"
+  printf 'N=%-5s all Ready in %6.1f s (created in %.1f s)   RSS peak %5.1f MiB, at end %5.1f MiB (concurrent=%s, wait=%s)\n' \
+    "$n" "$(echo "$t1 - $t0" | bc)" "$created" "$(echo "$peak / 1024" | bc -l)" "$(echo "$end_rss / 1024" | bc -l)" "$concurrent" "$wait_health"
   echo "  CPU seconds meanwhile: $(cpu_diff "$cpu0" "$(cpu_seconds)")"
   echo "  RSS over time (every 5 s): $(awk 'NR%5==1 {printf "%ss:%.0fMiB ", int($1), $2/1024}' "$rss_log")"
 

@@ -128,11 +128,19 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
         name: args.name.clone(),
         namespace: cluster.namespace.clone(),
     };
+    // Objects outside the recorded inventory are expected to be new: not read first.
+    let known = ks
+        .status
+        .as_ref()
+        .and_then(|s| s.inventory.as_ref())
+        .and_then(|inv| inventory::ids(inv).ok())
+        .map(|ids| ids.into_iter().map(|v| v.id).collect());
     let options = ApplyOptions {
         field_manager: args.field_manager.clone(),
         force: ks.spec.force,
         default_namespace: ks.spec.target_namespace.clone(),
         owner: Some(owner.clone()),
+        known,
         ..ApplyOptions::default()
     };
     let discovery = Arc::new(Discovery::new(conn.client.clone()));
@@ -208,6 +216,8 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
                 .changes
                 .iter()
                 .filter(|c| c.action != tug_apply::Action::Skipped)
+                // Current as the apply left it: nothing to wait for.
+                .filter(|c| !c.health.as_ref().is_some_and(|h| h.is_current()))
             {
                 let resolved = discovery
                     .resolve(&c.id.api_version(), &c.id.id.kind)

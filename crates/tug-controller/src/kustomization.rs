@@ -45,6 +45,9 @@ pub struct Context {
     pub backoff: Backoff,
     /// Flux's `StrictPostBuildSubstitutions` gate: a variable without a value is an error.
     pub strict_substitutions: bool,
+    /// When to look again at dependencies that are not ready, or at a source without an
+    /// artifact (Flux's `--requeue-dependency`).
+    pub requeue_dependency: Duration,
 }
 
 impl Context {
@@ -57,6 +60,7 @@ impl Context {
             field_manager,
             backoff: Backoff::default(),
             strict_substitutions: false,
+            requeue_dependency: Duration::from_secs(30),
         }
     }
 }
@@ -169,6 +173,8 @@ struct Failure {
     message: String,
     /// Retrying cannot help until the spec changes (Flux's Stalled condition).
     stalled: bool,
+    /// When to try again, if not at the retry interval.
+    requeue: Option<Duration>,
 }
 
 impl Failure {
@@ -177,6 +183,14 @@ impl Failure {
             reason,
             message: message.into(),
             stalled: false,
+            requeue: None,
+        }
+    }
+
+    fn requeue_after(self, after: Duration) -> Self {
+        Failure {
+            requeue: Some(after),
+            ..self
         }
     }
 
@@ -188,17 +202,27 @@ impl Failure {
     }
 }
 
-/// Durations of a Kustomization: interval, retry interval (defaults to the interval), and
-/// timeout (defaults to the interval), as Flux's getters.
+/// Durations of a Kustomization, as Flux's getters: interval; retry interval (defaults to
+/// the interval); timeout (defaults to 30 s less than the interval, never under 30 s).
 struct Timing {
     interval: Duration,
     retry: Duration,
     timeout: Duration,
 }
 
+/// Flux's floor for a Kustomization's timeout, and the margin its default keeps below the
+/// interval.
+const MIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn timing(ks: &Kustomization) -> Timing {
     let parse = |s: &str| tug_api::duration::parse_duration(s).ok();
     let interval = parse(&ks.spec.interval).unwrap_or(Duration::from_secs(600));
+    let timeout = ks
+        .spec
+        .timeout
+        .as_deref()
+        .and_then(parse)
+        .unwrap_or_else(|| interval.saturating_sub(MIN_TIMEOUT));
     Timing {
         interval,
         retry: ks
@@ -207,12 +231,7 @@ fn timing(ks: &Kustomization) -> Timing {
             .as_deref()
             .and_then(parse)
             .unwrap_or(interval),
-        timeout: ks
-            .spec
-            .timeout
-            .as_deref()
-            .and_then(parse)
-            .unwrap_or(interval),
+        timeout: timeout.max(MIN_TIMEOUT),
     }
 }
 
@@ -240,11 +259,12 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
     let started = Instant::now();
 
     let result = run_steps(&ks, &ctx, &mut status, &timing).boxed().await;
-    status.observed_generation = generation;
-    conditions::remove(&mut status.conditions, conditions::RECONCILING);
     let action = match result {
         Ok(Some(changes)) => {
             let revision = status.last_applied_revision.clone().unwrap_or_default();
+            // As Flux: the generation counts as observed once it was applied (or stalled).
+            status.observed_generation = generation;
+            conditions::remove(&mut status.conditions, conditions::RECONCILING);
             conditions::remove(&mut status.conditions, conditions::STALLED);
             conditions::set(
                 &mut status.conditions,
@@ -283,10 +303,28 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
         }
         // A step asked to wait (dependencies, source) without it being an apply failure.
         Ok(None) => {
-            common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
+            retrying(&mut status);
+            let changed = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
                 .boxed()
                 .await?;
-            Action::requeue(timing.retry)
+            if changed {
+                if let Some(ready) = conditions::find(&status.conditions, conditions::READY) {
+                    if ready.reason == reason::DEPENDENCY_NOT_READY {
+                        common::publish(
+                            &ctx.recorder,
+                            ks.as_ref(),
+                            false,
+                            reason::DEPENDENCY_NOT_READY,
+                            format!(
+                                "Dependencies do not meet ready condition, retrying in {}",
+                                tug_api_duration(ctx.requeue_dependency)
+                            ),
+                        )
+                        .await;
+                    }
+                }
+            }
+            Action::requeue(ctx.requeue_dependency)
         }
         Err(failure) => {
             conditions::set(
@@ -301,6 +339,8 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                 ),
             );
             if failure.stalled {
+                status.observed_generation = generation;
+                conditions::remove(&mut status.conditions, conditions::RECONCILING);
                 conditions::set(
                     &mut status.conditions,
                     conditions::new(
@@ -314,6 +354,7 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                 );
             } else {
                 conditions::remove(&mut status.conditions, conditions::STALLED);
+                retrying(&mut status);
             }
             let changed = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
                 .boxed()
@@ -332,11 +373,24 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
             if failure.stalled {
                 Action::await_change()
             } else {
-                Action::requeue(timing.retry)
+                Action::requeue(failure.requeue.unwrap_or(timing.retry))
             }
         }
     };
     Ok(action)
+}
+
+/// As Flux: a Reconciling condition left by a reconcile that did not succeed says it will
+/// be retried (reason ProgressingWithRetry), so kstatus keeps reading the object as in
+/// progress rather than done.
+fn retrying(status: &mut KustomizationStatus) {
+    if let Some(c) = status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == conditions::RECONCILING)
+    {
+        c.reason = reason::PROGRESSING_WITH_RETRY.to_string();
+    }
 }
 
 /// The steps after suspension. `Ok(Some(changes))` is a successful apply; `Ok(None)` means
@@ -353,18 +407,19 @@ async fn run_steps(
     // Step: the source must exist and have an artifact. A source that failed its last
     // fetch still serves its last artifact, which is applied (drift is still corrected
     // while Git is unreachable), as Flux does.
-    let artifact = source_artifact(ks, ctx, &namespace, timing).boxed().await?;
+    let artifact = source_artifact(ks, ctx, &namespace).boxed().await?;
     let revision = artifact.revision.clone();
 
-    // Step: dependencies must be Ready at their current generation.
-    if let Err(message) = check_dependencies(ks, ctx).boxed().await {
+    // Step: dependencies must be Ready at their current generation, and those of the same
+    // source must have applied this revision.
+    if let Err(message) = check_dependencies(ks, ctx, &revision).boxed().await {
         conditions::set(
             &mut status.conditions,
             conditions::new(
                 conditions::READY,
                 false,
                 reason::DEPENDENCY_NOT_READY,
-                format!("{message}, retrying in {}", tug_api_duration(timing.retry)),
+                message,
                 generation,
                 now(),
             ),
@@ -437,6 +492,12 @@ async fn run_steps(
     let dir = artifact::resolve_path(tmp.path(), ks.spec.path.as_deref())
         .map_err(|e| Failure::stalled(reason::ARTIFACT_FAILED, e.to_string()))?;
     let shown_path = ks.spec.path.clone().unwrap_or_else(|| "./".into());
+    if !dir.is_dir() {
+        return Err(Failure::new(
+            reason::ARTIFACT_FAILED,
+            format!("kustomization path not found: stat {shown_path}: no such file or directory"),
+        ));
+    }
     let rendered = {
         let (root, dir) = (tmp.path().to_path_buf(), dir.clone());
         let overrides = crate::render::Overrides::from_spec(&ks.spec);
@@ -523,13 +584,55 @@ async fn run_steps(
     }
     status.inventory = Some(new_inventory);
 
-    // Step: health of the applied objects (spec.wait) and of spec.healthChecks.
+    // Step: health of the applied objects (spec.wait) or else of spec.healthChecks.
     if ks.spec.wait || !ks.spec.health_checks.is_empty() {
         let started = Instant::now();
-        match check_health(ks, ctx, &changes, &namespace, timing.timeout)
+        let targets = health_targets(ks, ctx, &changes, &namespace)
             .boxed()
             .await
-        {
+            .map_err(|message| Failure::new(reason::HEALTH_CHECK_FAILED, message))?;
+        let result = if targets.is_empty() {
+            Ok(())
+        } else {
+            // Something is not Current yet: say so while waiting, as Flux does. (A set that
+            // was Current as applied needs no wait, and its reconcile writes nothing.)
+            let message = format!(
+                "Running health checks for revision {revision} with a timeout of {}",
+                tug_api_duration(timing.timeout)
+            );
+            conditions::set(
+                &mut status.conditions,
+                conditions::new(
+                    conditions::RECONCILING,
+                    true,
+                    reason::PROGRESSING,
+                    &message,
+                    generation,
+                    now(),
+                ),
+            );
+            conditions::set(
+                &mut status.conditions,
+                conditions::unknown(
+                    conditions::HEALTHY,
+                    reason::PROGRESSING,
+                    &message,
+                    generation,
+                    now(),
+                ),
+            );
+            let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
+            if let Err(e) = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
+                .boxed()
+                .await
+            {
+                tracing::debug!(error = %e, "writing the health check progress failed");
+            }
+            tug_apply::health::wait(ctx.client.clone(), targets, timing.timeout, true)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match result {
             Ok(()) => {
                 // A Kustomization that stays healthy keeps its condition as it is: a new
                 // duration in the message would make every periodic reconcile a status write.
@@ -581,9 +684,15 @@ fn tug_api_duration(d: Duration) -> String {
     }
 }
 
-/// `Ok` when every `dependsOn` Kustomization is Ready at its current generation; otherwise
-/// Flux's message naming the first that is not.
-async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), String> {
+/// `Ok` when every `dependsOn` Kustomization is Ready at its current generation and, when
+/// it applies from the same source, has applied `revision` (so that a new commit reaches the
+/// dependency before its dependents); otherwise Flux's message naming the first that is not.
+async fn check_dependencies(
+    ks: &Kustomization,
+    ctx: &Context,
+    revision: &str,
+) -> Result<(), String> {
+    let own_source = source_key(ks);
     for dep in &ks.spec.depends_on {
         let ns = dep
             .namespace
@@ -592,23 +701,40 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Str
             .unwrap_or_default();
         let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
         let name = format!("{ns}/{}", dep.name);
-        let found = api.get_opt(&dep.name).await.map_err(|e| {
-            format!(
-                "dependency '{name}' could not be read: {}",
-                tug_apply::describe(&e)
-            )
-        })?;
+        let found = api
+            .get_opt(&dep.name)
+            .await
+            .map_err(|e| format!("dependency '{name}' not found: {}", tug_apply::describe(&e)))?;
         let Some(found) = found else {
             return Err(format!("dependency '{name}' not found"));
         };
-        let status = found.status.unwrap_or_default();
-        let ready = status.observed_generation == found.metadata.generation
+        let status = found.status.clone().unwrap_or_default();
+        let ready = !status.conditions.is_empty()
+            && status.observed_generation == found.metadata.generation
             && conditions::is_true(&status.conditions, conditions::READY);
         if !ready {
             return Err(format!("dependency '{name}' is not ready"));
         }
+        if source_key(&found) == own_source
+            && status.last_applied_revision.as_deref() != Some(revision)
+        {
+            return Err(format!("dependency '{name}' revision is not up to date"));
+        }
     }
     Ok(())
+}
+
+/// The source a Kustomization applies from: kind, namespace (its own by default), name.
+fn source_key(ks: &Kustomization) -> (String, String, String) {
+    let src = &ks.spec.source_ref;
+    (
+        src.kind.clone(),
+        src.namespace
+            .clone()
+            .or_else(|| ks.namespace())
+            .unwrap_or_default(),
+        src.name.clone(),
+    )
 }
 
 /// The source's artifact, or the ArtifactFailed failure Flux reports while it has none.
@@ -616,7 +742,6 @@ async fn source_artifact(
     ks: &Kustomization,
     ctx: &Context,
     namespace: &str,
-    timing: &Timing,
 ) -> Result<tug_api::meta::Artifact, Failure> {
     let src = &ks.spec.source_ref;
     if src.kind != "GitRepository" {
@@ -651,9 +776,10 @@ async fn source_artifact(
             reason::ARTIFACT_FAILED,
             format!(
                 "Source artifact not found, retrying in {}",
-                tug_api_duration(timing.retry)
+                tug_api_duration(ctx.requeue_dependency)
             ),
         )
+        .requeue_after(ctx.requeue_dependency)
     })
 }
 
@@ -718,6 +844,10 @@ async fn post_build(
         }
     }
     vars.extend(post.substitute.clone());
+    // Flux drops the newlines of every value (a Secret made from a file ends with one).
+    for value in vars.values_mut() {
+        value.retain(|c| c != '\n');
+    }
     let always = post.substitute_strategy.as_deref() == Some("Always");
     if vars.is_empty() && !always {
         return Ok(objects);
@@ -726,14 +856,15 @@ async fn post_build(
         .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
 }
 
-/// Waits for the applied objects (`spec.wait`) and `spec.healthChecks` to be healthy.
-async fn check_health(
+/// What a health check waits for: the applied objects when `spec.wait` (Flux then ignores
+/// `spec.healthChecks`), else `spec.healthChecks`, less what is known Current already and
+/// less the Kustomization itself (it cannot wait on its own readiness).
+async fn health_targets(
     ks: &Kustomization,
     ctx: &Context,
     changes: &tug_apply::ChangeSet,
     namespace: &str,
-    timeout: Duration,
-) -> Result<(), String> {
+) -> Result<Vec<(kube::api::ApiResource, bool, tug_apply::ObjectId)>, String> {
     let mut targets = Vec::new();
     if ks.spec.wait {
         let ids: Vec<_> = changes
@@ -748,35 +879,46 @@ async fn check_health(
         targets = tug_apply::health::targets(&ctx.discovery, &ids)
             .await
             .map_err(|e| e.to_string())?;
-    }
-    for check in &ks.spec.health_checks {
-        let api_version = check.api_version.clone().unwrap_or_else(|| "v1".into());
-        let resolved = ctx
-            .discovery
-            .resolve(&api_version, &check.kind)
-            .await
-            .map_err(|e| format!("healthChecks: {e}"))?;
-        let (group, _) = tug_apply::object::split_api_version(&api_version);
-        let id = tug_apply::ObjectId {
-            group: group.into(),
-            kind: check.kind.clone(),
-            namespace: if resolved.namespaced {
-                check
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| namespace.to_string())
-            } else {
-                String::new()
-            },
-            name: check.name.clone(),
-        };
-        if !targets.iter().any(|(_, _, t)| *t == id) {
-            targets.push((resolved.resource, resolved.namespaced, id));
+    } else {
+        for check in &ks.spec.health_checks {
+            // Flux's default for a reference without one (v1beta1 compatibility).
+            let api_version = check
+                .api_version
+                .clone()
+                .unwrap_or_else(|| "apps/v1".into());
+            let resolved = ctx
+                .discovery
+                .resolve(&api_version, &check.kind)
+                .await
+                .map_err(|e| format!("healthChecks: {e}"))?;
+            let (group, _) = tug_apply::object::split_api_version(&api_version);
+            let id = tug_apply::ObjectId {
+                group: group.into(),
+                kind: check.kind.clone(),
+                // Without a namespace, the reference is local to the Kustomization's.
+                namespace: if resolved.namespaced {
+                    check
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| namespace.to_string())
+                } else {
+                    String::new()
+                },
+                name: check.name.clone(),
+            };
+            if !targets.iter().any(|(_, _, t)| *t == id) {
+                targets.push((resolved.resource, resolved.namespaced, id));
+            }
         }
     }
-    tug_apply::health::wait(ctx.client.clone(), targets, timeout, true)
-        .await
-        .map_err(|e| e.to_string())
+    let itself = |id: &tug_apply::ObjectId| {
+        id.group == "kustomize.toolkit.fluxcd.io"
+            && id.kind == "Kustomization"
+            && id.namespace == namespace
+            && Some(&id.name) == ks.metadata.name.as_ref()
+    };
+    targets.retain(|(_, _, id)| !itself(id));
+    Ok(targets)
 }
 
 /// Deletion: prune the inventory when `spec.prune` (and not suspended, as Flux), then let
@@ -810,4 +952,69 @@ async fn cleanup(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Er
     )
     .await;
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ks(spec: serde_json::Value) -> Kustomization {
+        let mut spec = spec;
+        spec["sourceRef"] = serde_json::json!({"kind": "GitRepository", "name": "src"});
+        spec["prune"] = serde_json::json!(true);
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": "ns"},
+            "spec": spec,
+        }))
+        .expect("a Kustomization")
+    }
+
+    #[test]
+    fn timeout_defaults_to_the_interval_less_30s_and_never_under_30s_as_flux() {
+        let t = timing(&ks(serde_json::json!({"interval": "10m"})));
+        assert_eq!(t.interval, Duration::from_secs(600));
+        assert_eq!(t.retry, Duration::from_secs(600));
+        assert_eq!(t.timeout, Duration::from_secs(570));
+        let t = timing(&ks(serde_json::json!({"interval": "40s"})));
+        assert_eq!(t.timeout, Duration::from_secs(30));
+        let t = timing(&ks(
+            serde_json::json!({"interval": "5m", "timeout": "10s", "retryInterval": "1m"}),
+        ));
+        assert_eq!(t.timeout, Duration::from_secs(30));
+        assert_eq!(t.retry, Duration::from_secs(60));
+        let t = timing(&ks(serde_json::json!({"interval": "5m", "timeout": "2m"})));
+        assert_eq!(t.timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn dependencies_share_a_source_when_kind_namespace_and_name_match() {
+        let a = ks(serde_json::json!({"interval": "1m"}));
+        let mut b = ks(serde_json::json!({"interval": "1m"}));
+        assert_eq!(source_key(&a), source_key(&b));
+        b.spec.source_ref.namespace = Some("other".into());
+        assert_ne!(source_key(&a), source_key(&b));
+    }
+
+    #[test]
+    fn a_failed_reconcile_leaves_reconciling_as_progressing_with_retry() {
+        let mut status = KustomizationStatus::default();
+        retrying(&mut status);
+        assert!(status.conditions.is_empty(), "nothing to mark");
+        conditions::set(
+            &mut status.conditions,
+            conditions::new(
+                conditions::RECONCILING,
+                true,
+                reason::PROGRESSING,
+                "working",
+                Some(1),
+                now(),
+            ),
+        );
+        retrying(&mut status);
+        let c = conditions::find(&status.conditions, conditions::RECONCILING).expect("kept");
+        assert_eq!(c.reason, reason::PROGRESSING_WITH_RETRY);
+        assert_eq!(c.status, "True");
+    }
 }

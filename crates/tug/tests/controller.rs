@@ -1,6 +1,7 @@
 //! End to end: the real `tug controller` process against the local control plane, fed by a
 //! real Git server. Each test runs its own controller scoped to its own namespace.
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{json, Value};
@@ -9,7 +10,7 @@ use tug_testsupport::git::{GitRepo, HttpGitServer, RepoRoot};
 use tug_testsupport::{cluster, TestNamespace};
 
 mod common;
-use common::{condition, install, ControllerProcess};
+use common::{condition, install, tug, ControllerProcess};
 
 fn resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
     kube::api::ApiResource {
@@ -243,8 +244,14 @@ async fn ready_then_a_pushed_commit_is_applied_and_a_removed_file_pruned() {
         &["deploy/b.yaml"],
         "change a, drop b",
     );
+    // As a user does: `tug reconcile source git` (it waits for the source to fetch).
     let asked = Instant::now();
-    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    let out = tug(&["reconcile", "source", "git", "app", "-n", &s.ns.name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ks = wait_for(
         &kss,
         "app",
@@ -268,7 +275,7 @@ async fn ready_then_a_pushed_commit_is_applied_and_a_removed_file_pruned() {
             .len(),
         1
     );
-    eprintln!("push → applied after requestedAt: {took:?}");
+    eprintln!("push → applied after `tug reconcile source git`: {took:?}");
     assert!(
         took < Duration::from_secs(10),
         "applied {took:?} after the request"
@@ -311,10 +318,14 @@ async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
     )
     .await;
 
-    // b removed and an object the apiserver refuses (invalid name) added: apply fails, so
-    // b must not be pruned and the inventory stays.
+    // a changed, b removed and an object the apiserver refuses (invalid name) added: the
+    // apply fails, so a must keep its value (nothing of the set is written), b must not be
+    // pruned and the inventory stays.
     let second = s.commit_and_push(
-        &[("deploy/bad.yaml", &configmap("Bad_Name", "x"))],
+        &[
+            ("deploy/a.yaml", &configmap("a", "two")),
+            ("deploy/bad.yaml", &configmap("Bad_Name", "x")),
+        ],
         &["deploy/b.yaml"],
         "a bad manifest",
     );
@@ -344,7 +355,11 @@ async fn a_failing_manifest_sets_ready_false_naming_it_and_prunes_nothing() {
         2,
         "inventory kept"
     );
-    assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
+    assert_eq!(
+        data(&cms, "a").await.as_deref(),
+        Some("one"),
+        "a valid object of a failed set was written"
+    );
     assert_eq!(
         data(&cms, "b").await.as_deref(),
         Some("one"),
@@ -500,7 +515,15 @@ async fn depends_on_waits_substitutes_variables_and_deletion_prunes() {
 
 #[tokio::test]
 async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_interval() {
-    let s = setup("ctrl-suspend", &[("deploy/a.yaml", &configmap("a", "one"))]).await;
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n";
+    let s = setup(
+        "ctrl-suspend",
+        &[
+            ("deploy/a.yaml", &configmap("a", "one")),
+            ("deploy/web.yaml", web),
+        ],
+    )
+    .await;
     let kss = kustomizations(&s.ns);
     let repos = gitrepositories(&s.ns);
     let cms: Api<ConfigMap> = s.ns.api();
@@ -567,6 +590,28 @@ async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_in
         assert!(
             Instant::now() < deadline,
             "drift not corrected\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // `kubectl scale` (the scale subresource) is drift too: Git says one replica.
+    let deployments: Api<Deployment> = s.ns.api();
+    let replicas = |d: Deployment| d.spec.replicas;
+    deployments
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replicas(deployments.get("web").await.unwrap()), Some(3));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while replicas(deployments.get("web").await.unwrap()) != Some(1) {
+        assert!(
+            Instant::now() < deadline,
+            "scaled Deployment not corrected\n{}",
             s.ctrl.log()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -993,4 +1038,82 @@ async fn a_sharded_controller_reconciles_only_objects_with_its_label() {
     )
     .await;
     assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
+}
+
+fn deployment(name: &str, replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  progressDeadlineSeconds: 1\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
+    )
+}
+
+#[tokio::test]
+async fn wait_reports_an_unhealthy_deployment_then_healthy_once_fixed() {
+    // No kubelet runs here: a Deployment of one replica never becomes available, and with a
+    // progress deadline of one second kube-controller-manager soon reports it failed.
+    let s = setup("ctrl-health", &[("deploy/web.yaml", &deployment("web", 1))]).await;
+    let kss = kustomizations(&s.ns);
+    kss.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"wait": true, "timeout": "2m"}})),
+    )
+    .await
+    .unwrap();
+    let ks = wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(90),
+        "HealthCheckFailed",
+        |o| ready(o).is_some_and(|c| c["reason"] == "HealthCheckFailed"),
+    )
+    .await;
+    let healthy = condition(&ks, "Healthy").expect("a Healthy condition");
+    assert_eq!(healthy["status"], "False", "{healthy}");
+    assert_eq!(healthy["reason"], "HealthCheckFailed", "{healthy}");
+    let message = ready(&ks).unwrap()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(&format!("Deployment/{}/web", s.ns.name)),
+        "the message names the object: {message}"
+    );
+    // Still in progress for kstatus, as Flux leaves it: Reconciling with a retry.
+    let reconciling = condition(&ks, "Reconciling").expect("a Reconciling condition");
+    assert_eq!(
+        reconciling["reason"], "ProgressingWithRetry",
+        "{reconciling}"
+    );
+
+    // Scaled to zero in Git: healthy, Ready.
+    let fixed = s.commit_and_push(
+        &[("deploy/web.yaml", &deployment("web", 0))],
+        &[],
+        "scale to zero",
+    );
+    request_reconcile(&gitrepositories(&s.ns), "app").await;
+    let ks = wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready on the fixed revision",
+        |o| {
+            o.data["status"]["lastAppliedRevision"] == fixed
+                && ready(o).is_some_and(|c| c["status"] == "True")
+        },
+    )
+    .await;
+    let healthy = condition(&ks, "Healthy").expect("a Healthy condition");
+    assert_eq!(healthy["status"], "True", "{healthy}");
+    assert!(
+        healthy["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Health check passed"),
+        "{healthy}"
+    );
+    assert!(
+        condition(&ks, "Reconciling").is_none(),
+        "{:?}",
+        ks.data["status"]
+    );
 }

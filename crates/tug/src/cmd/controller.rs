@@ -67,6 +67,10 @@ pub struct Args {
     /// How often candidates try to acquire, and the leader renews, the lease.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub leader_election_retry_period: Duration,
+    /// How long a Kustomization waits before checking again for dependencies that are not
+    /// ready, or for a source without an artifact (Flux's `--requeue-dependency`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub requeue_dependency: Duration,
     /// Feature gates, as Flux's: `StrictPostBuildSubstitutions=true` makes a `${var}`
     /// without a value (and without a default) a build error.
     #[arg(long, value_delimiter = ',')]
@@ -259,6 +263,7 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
     let mut ks_ctx =
         kustomization::Context::new(client.clone(), Some(storage), args.field_manager.clone());
     ks_ctx.strict_substitutions = strict;
+    ks_ctx.requeue_dependency = args.requeue_dependency;
     let ks = kustomization::controller(kustomizations, sources, &watch, args.concurrent)
         .graceful_shutdown_on(stopped())
         .run(

@@ -116,6 +116,15 @@ impl Drop for ControllerProcess {
     }
 }
 
+/// Runs the `tug` binary against the test cluster, as a user would.
+pub fn tug(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tug"))
+        .args(args)
+        .env("KUBECONFIG", cluster().kubeconfig())
+        .output()
+        .unwrap()
+}
+
 pub fn install() {
     let out = Command::new(env!("CARGO_BIN_EXE_tug"))
         .arg("install")

@@ -48,6 +48,8 @@ pub struct Context {
     /// When to look again at dependencies that are not ready, or at a source without an
     /// artifact (Flux's `--requeue-dependency`).
     pub requeue_dependency: Duration,
+    /// Where what was done to objects is counted (`tug_objects_total`), when served.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Context {
@@ -61,6 +63,7 @@ impl Context {
             backoff: Backoff::default(),
             strict_substitutions: false,
             requeue_dependency: Duration::from_secs(30),
+            metrics: None,
         }
     }
 }
@@ -281,6 +284,11 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                 .boxed()
                 .await?;
             tracing::info!(%key, %revision, elapsed = ?started.elapsed(), "reconciled");
+            if let Some(metrics) = &ctx.metrics {
+                for (action, n) in changes.counts() {
+                    metrics.count_objects(&action, n as u64);
+                }
+            }
             let lines = changes.changed_lines();
             let new_revision = old.last_applied_revision.as_deref() != Some(revision.as_str());
             if !lines.is_empty() || new_revision {

@@ -1,7 +1,9 @@
 //! Prometheus metrics with Flux's names, so Flux's dashboards and alerts work unchanged:
 //! `gotk_reconcile_duration_seconds{kind,name,namespace}` and controller-runtime's
 //! `controller_runtime_reconcile_total` / `_errors_total`, plus the process's own figures
-//! and whether it leads.
+//! and whether it leads, and tug's own `tug_objects_total{action}`: what the Kustomization
+//! controller did to the objects it manages (created, configured, unchanged, deleted,
+//! skipped), so the share of reconciles that wrote nothing shows on a dashboard.
 //!
 //! A few dozen series do not need a metrics library: a mutex-guarded map rendered in the
 //! text exposition format is all a scrape needs.
@@ -34,6 +36,8 @@ struct Series {
     reconciles: BTreeMap<(String, &'static str), u64>,
     /// controller → errors.
     errors: BTreeMap<String, u64>,
+    /// action on a managed object → count.
+    objects: BTreeMap<String, u64>,
 }
 
 /// The process's metrics; cheap to share (`Arc`).
@@ -99,6 +103,12 @@ impl Metrics {
             .remove(&(kind.to_string(), namespace.to_string(), name.to_string()));
     }
 
+    /// Counts `n` objects that an apply or prune left with `action`.
+    pub fn count_objects(&self, action: &str, n: u64) {
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        *s.objects.entry(action.to_string()).or_default() += n;
+    }
+
     pub fn set_leader(&self, leader: bool) {
         self.leader.store(leader, Ordering::Relaxed);
     }
@@ -154,6 +164,15 @@ impl Metrics {
                 out,
                 "controller_runtime_reconcile_errors_total{{controller=\"{}\"}} {n}",
                 escape(controller)
+            );
+        }
+        out.push_str("# HELP tug_objects_total Objects applied or pruned by the Kustomization controller, by what was done to them.\n");
+        out.push_str("# TYPE tug_objects_total counter\n");
+        for (action, n) in &s.objects {
+            let _ = writeln!(
+                out,
+                "tug_objects_total{{action=\"{}\"}} {n}",
+                escape(action)
             );
         }
         drop(s);

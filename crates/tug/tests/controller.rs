@@ -960,6 +960,13 @@ async fn two_controllers_only_the_leader_reconciles_and_a_standby_takes_over_whe
         )),
         "{metrics}"
     );
+    // tug's own: the one ConfigMap applied so far was created.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "tug_objects_total{action=\"created\"} 1"),
+        "{metrics}"
+    );
     let second = s.commit_and_push(&[("deploy/a.yaml", &configmap("a", "two"))], &[], "two");
     request_reconcile(&gitrepositories(&s.ns), "app").await;
     wait_for(

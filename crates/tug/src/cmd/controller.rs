@@ -264,6 +264,7 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         kustomization::Context::new(client.clone(), Some(storage), args.field_manager.clone());
     ks_ctx.strict_substitutions = strict;
     ks_ctx.requeue_dependency = args.requeue_dependency;
+    ks_ctx.metrics = Some(metrics.clone());
     let ks = kustomization::controller(kustomizations, sources, &watch, args.concurrent)
         .graceful_shutdown_on(stopped())
         .run(

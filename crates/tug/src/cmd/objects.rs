@@ -372,9 +372,10 @@ pub async fn reconcile(
         .await
         .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
     ui::success(&format!("{} annotated", kind.name()));
-    ui::waiting(&format!("waiting for {} reconciliation", kind.name()));
+    let mut spinner = ui::Spinner::start(&format!("waiting for {} reconciliation", kind.name()));
     let deadline = Instant::now() + cluster.timeout;
     loop {
+        spinner.tick();
         let obj = api
             .get(name)
             .await
@@ -384,6 +385,7 @@ pub async fn reconcile(
         if handled {
             let (ready, message) = ready(&obj);
             if ready == "True" {
+                drop(spinner);
                 ui::success(&format!("{} reconciliation completed", kind.name()));
                 let revision = kind.handled_revision(&obj);
                 match kind {

@@ -1047,10 +1047,16 @@ async fn a_sharded_controller_reconciles_only_objects_with_its_label() {
     assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
 }
 
-fn deployment(name: &str, replicas: u32) -> String {
+/// A Deployment whose rollout kube-controller-manager gives up on after `deadline` seconds
+/// without progress.
+fn deployment_with_deadline(name: &str, replicas: u32, deadline: u32) -> String {
     format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  progressDeadlineSeconds: 1\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  progressDeadlineSeconds: {deadline}\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
     )
+}
+
+fn deployment(name: &str, replicas: u32) -> String {
+    deployment_with_deadline(name, replicas, 1)
 }
 
 #[tokio::test]
@@ -1122,5 +1128,53 @@ async fn wait_reports_an_unhealthy_deployment_then_healthy_once_fixed() {
         condition(&ks, "Reconciling").is_none(),
         "{:?}",
         ks.data["status"]
+    );
+}
+
+#[tokio::test]
+async fn sigterm_abandons_a_health_wait_after_the_grace_period() {
+    // One replica and the default ten-minute progress deadline: without a kubelet the health
+    // check waits for the whole timeout.
+    let mut s = setup_with(
+        "ctrl-grace",
+        &[("deploy/web.yaml", &deployment_with_deadline("web", 1, 600))],
+        &["--graceful-shutdown-timeout=2s"],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    kss.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"wait": true, "timeout": "5m"}})),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "health checks running",
+        |o| {
+            condition(o, "Reconciling").is_some_and(|c| {
+                c["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("Running health checks"))
+            })
+        },
+    )
+    .await;
+    let status = s.ctrl.terminate(Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the controller did not stop after its grace period: {status:?}\n{}",
+        s.ctrl.log()
+    );
+    assert!(
+        s.ctrl
+            .log()
+            .contains("abandoning the reconciles still in flight"),
+        "{}",
+        s.ctrl.log()
     );
 }

@@ -71,6 +71,10 @@ pub struct Args {
     /// ready, or for a source without an artifact (Flux's `--requeue-dependency`).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub requeue_dependency: Duration,
+    /// How long reconciles in flight may take to finish after SIGTERM; past it they are
+    /// abandoned (safe: applies are idempotent, and the next leader redoes the work).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub graceful_shutdown_timeout: Duration,
     /// Feature gates, as Flux's: `StrictPostBuildSubstitutions=true` makes a `${var}`
     /// without a value (and without a default) a build error.
     #[arg(long, value_delimiter = ',')]
@@ -293,6 +297,17 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         "controllers started"
     );
     let controllers = futures::future::join(git, ks);
+    let grace = args.graceful_shutdown_timeout;
+    let stop_deadline = stopped();
+    let controllers = async move {
+        tokio::select! {
+            _ = controllers => {}
+            _ = async move {
+                stop_deadline.await;
+                tokio::time::sleep(grace).await;
+            } => tracing::warn!(after = ?grace, "abandoning the reconciles still in flight"),
+        }
+    };
     let result = match elector.as_mut() {
         Some(elector) => {
             let outcome = tokio::select! {

@@ -58,9 +58,8 @@ enum Command {
     /// Stop reconciling an object.
     #[command(subcommand)]
     Suspend(TargetCommand),
-    /// Reconcile a suspended object again.
-    #[command(subcommand)]
-    Resume(TargetCommand),
+    /// Reconcile a suspended object again (and wait for that reconcile, as `flux resume`).
+    Resume(ResumeArgs),
     /// Delete an object.
     #[command(subcommand)]
     Delete(TargetCommand),
@@ -150,6 +149,15 @@ struct ReconcileKustomizationArgs {
     /// Reconcile its source first.
     #[arg(long)]
     with_source: bool,
+}
+
+#[derive(clap::Args)]
+struct ResumeArgs {
+    #[command(subcommand)]
+    target: TargetCommand,
+    /// Wait until the controller reconciled the object after the resume.
+    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    wait: bool,
 }
 
 #[derive(Subcommand)]
@@ -278,9 +286,9 @@ fn main() -> ExitCode {
                 let (kind, name) = target(t);
                 cmd::objects::set_suspend(&cli.cluster, kind, &name, true).await
             }
-            Command::Resume(t) => {
-                let (kind, name) = target(t);
-                cmd::objects::set_suspend(&cli.cluster, kind, &name, false).await
+            Command::Resume(r) => {
+                let (kind, name) = target(r.target);
+                cmd::objects::resume(&cli.cluster, kind, &name, r.wait).await
             }
             Command::Delete(t) => {
                 let (kind, name) = target(t);

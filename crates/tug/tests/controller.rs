@@ -565,11 +565,19 @@ async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_in
     );
     assert_eq!(data(&cms, "a").await.as_deref(), Some("one"));
 
-    // Resume with a short interval: the push is applied, then drift is corrected.
-    let resume = json!({"spec": {"suspend": false, "interval": "2s"}});
-    kss.patch("app", &PatchParams::default(), &Patch::Merge(&resume))
+    // Resume (after shortening the interval) as a user does: `tug resume` waits for the
+    // reconcile and prints the revision applied; then drift is corrected at the interval.
+    let interval = json!({"spec": {"interval": "2s"}});
+    kss.patch("app", &PatchParams::default(), &Patch::Merge(&interval))
         .await
         .unwrap();
+    let out = tug(&["resume", "ks", "app", "-n", &s.ns.name]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", s.ctrl.log());
+    assert!(
+        stderr.contains(&format!("applied revision {second}")),
+        "{stderr}"
+    );
     wait_for(
         &kss,
         "app",

@@ -94,7 +94,10 @@ async fn create_get_suspend_resume_delete_round() {
         .find(|l| l.starts_with("kustomization/apps"))
         .unwrap_or_else(|| panic!("{all}"));
     assert!(line.contains("True"), "suspended should show True: {line}");
-    assert!(tug(&["resume", "ks", "apps", "-n", n]).status.success());
+    // No controller runs here: resume without waiting for a reconcile.
+    assert!(tug(&["resume", "ks", "apps", "-n", n, "--wait=false"])
+        .status
+        .success());
     let line = String::from_utf8_lossy(&tug(&["get", "ks", "-n", n]).stdout)
         .lines()
         .nth(1)

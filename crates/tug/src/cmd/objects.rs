@@ -295,6 +295,24 @@ pub async fn set_suspend(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Resumes a suspended object and asks for a reconcile at once, as `flux resume` does;
+/// with `wait`, waits until it was handled and prints the revision.
+pub async fn resume(cluster: &ClusterArgs, kind: Kind, name: &str, wait: bool) -> Result<ExitCode> {
+    set_suspend(cluster, kind, name, false).await?;
+    let conn = cluster.connect().await?;
+    let api = api(&conn, kind, Some(&cluster.namespace));
+    let requested = k8s_openapi::jiff::Timestamp::now().to_string();
+    let patch =
+        json!({"metadata": {"annotations": {tug_api::RECONCILE_REQUEST_ANNOTATION: requested}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    wait_handled(cluster, &api, kind, name, &requested).await
+}
+
 /// Deletes the object (its finalizer, when the controller runs, prunes what it applied).
 pub async fn delete(cluster: &ClusterArgs, kind: Kind, name: &str) -> Result<ExitCode> {
     let conn = cluster.connect().await?;
@@ -372,6 +390,18 @@ pub async fn reconcile(
         .await
         .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
     ui::success(&format!("{} annotated", kind.name()));
+    wait_handled(cluster, &api, kind, name, &requested).await
+}
+
+/// Waits until the controller handled the reconcile requested at `requested`; prints the
+/// revision it fetched or applied, or fails with its Ready message.
+async fn wait_handled(
+    cluster: &ClusterArgs,
+    api: &Api<DynamicObject>,
+    kind: Kind,
+    name: &str,
+    requested: &str,
+) -> Result<ExitCode> {
     let mut spinner = ui::Spinner::start(&format!("waiting for {} reconciliation", kind.name()));
     let deadline = Instant::now() + cluster.timeout;
     loop {
@@ -380,8 +410,7 @@ pub async fn reconcile(
             .get(name)
             .await
             .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
-        let handled =
-            obj.data["status"]["lastHandledReconcileAt"].as_str() == Some(requested.as_str());
+        let handled = obj.data["status"]["lastHandledReconcileAt"].as_str() == Some(requested);
         if handled {
             let (ready, message) = ready(&obj);
             if ready == "True" {

@@ -683,13 +683,9 @@ async fn run_steps(
     Ok(Some(changes))
 }
 
-/// Go's duration style for messages (`30s`, `5m0s` is Flux's; seconds are enough here).
+/// Go's duration style for messages (`30s`, `9m30s`), as Flux's read.
 fn tug_api_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.3}s", d.as_secs_f64())
-    }
+    tug_api::duration::format_duration(d)
 }
 
 /// `Ok` when every `dependsOn` Kustomization is Ready at its current generation and, when

@@ -837,7 +837,7 @@ fn disabled(obj: &Value) -> bool {
     ["annotations", "labels"].iter().any(|field| {
         obj["metadata"][field][SUBSTITUTE_KEY]
             .as_str()
-            .is_some_and(|v| v.eq_ignore_ascii_case("disabled"))
+            .is_some_and(|v| v == "disabled")
     })
 }
 

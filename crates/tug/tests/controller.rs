@@ -1186,3 +1186,126 @@ async fn sigterm_abandons_a_health_wait_after_the_grace_period() {
         s.ctrl.log()
     );
 }
+
+#[tokio::test]
+async fn cli_reconcile_with_source_events_json_logs_stalled_and_delete() {
+    let s = setup_with(
+        "ctrl-cli",
+        &[("deploy/a.yaml", &configmap("a", "one"))],
+        &["--log-encoding=json"],
+    )
+    .await;
+    let kss = kustomizations(&s.ns);
+    let cms: Api<ConfigMap> = s.ns.api();
+    let n = s.ns.name.as_str();
+    wait_for(
+        &kss,
+        "app",
+        &s.ctrl,
+        Duration::from_secs(60),
+        "Ready",
+        |o| ready(o).is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+
+    // An Event with the change set, from kustomize-controller, on the Kustomization.
+    let events: Api<k8s_openapi::api::core::v1::Event> = s.ns.api();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let created = format!("ConfigMap/{n}/a created");
+    loop {
+        let list = events.list(&Default::default()).await.unwrap();
+        let found = list.items.iter().any(|e| {
+            e.involved_object.kind.as_deref() == Some("Kustomization")
+                && e.involved_object.name.as_deref() == Some("app")
+                && e.message.as_deref().is_some_and(|m| m.contains(&created))
+        });
+        if found {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no event saying '{created}': {:?}",
+            list.items.iter().map(|e| &e.message).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // JSON logs: every line is a JSON object; the reconcile is among them.
+    let log = s.ctrl.log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "reconciled" && l["level"] == "INFO"),
+        "{log}"
+    );
+
+    // `tug reconcile kustomization --with-source` fetches the push, then applies it.
+    let second = s.commit_and_push(&[("deploy/a.yaml", &configmap("a", "two"))], &[], "two");
+    let out = tug(&[
+        "reconcile",
+        "kustomization",
+        "app",
+        "--with-source",
+        "-n",
+        n,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", s.ctrl.log());
+    assert!(
+        stderr.contains(&format!("fetched revision {second}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("applied revision {second}")),
+        "{stderr}"
+    );
+    assert_eq!(data(&cms, "a").await.as_deref(), Some("two"));
+
+    // A source kind tug does not serve yet: Stalled, saying so.
+    create(
+        &kss,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "oci", "namespace": n},
+            "spec": {"interval": "10m", "prune": true, "path": "./",
+                "sourceRef": {"kind": "OCIRepository", "name": "app"}}
+        }),
+    )
+    .await;
+    let oci = wait_for(
+        &kss,
+        "oci",
+        &s.ctrl,
+        Duration::from_secs(30),
+        "Stalled",
+        |o| condition(o, "Stalled").is_some_and(|c| c["status"] == "True"),
+    )
+    .await;
+    let message = ready(&oci).unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("not supported yet"), "{message}");
+
+    // `tug delete kustomization`: the finalizer prunes what it applied.
+    let out = tug(&["delete", "kustomization", "app", "-n", n]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while data(&cms, "a").await.is_some() || kss.get_opt("app").await.unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "not pruned and deleted\n{}",
+            s.ctrl.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

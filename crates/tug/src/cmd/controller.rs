@@ -165,17 +165,20 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
     }
 
     // The artifact server, bound before the controllers start so artifact URLs work at once.
-    let advertised = tug_source::server::advertised_address(
-        &args.storage_addr,
-        args.storage_adv_addr.as_deref(),
-    )
-    .map_err(|e| anyhow!(e))?;
-    let storage = Storage::new(&args.storage_path, advertised.clone())
-        .with_context(|| format!("opening storage {}", args.storage_path.display()))?;
     let bind = bind_address(&args.storage_addr).unwrap_or_else(|| args.storage_addr.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("binding the artifact server to {bind}"))?;
+    // Port 0 picks a free port: artifact URLs advertise the one picked.
+    let storage_addr = match (listener.local_addr(), args.storage_addr.rsplit_once(':')) {
+        (Ok(local), Some((host, "0"))) => format!("{host}:{}", local.port()),
+        _ => args.storage_addr.clone(),
+    };
+    let advertised =
+        tug_source::server::advertised_address(&storage_addr, args.storage_adv_addr.as_deref())
+            .map_err(|e| anyhow!(e))?;
+    let storage = Storage::new(&args.storage_path, advertised.clone())
+        .with_context(|| format!("opening storage {}", args.storage_path.display()))?;
     tracing::info!(
         addr = %bind,
         advertised = %advertised,

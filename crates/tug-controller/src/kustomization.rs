@@ -213,6 +213,9 @@ struct Timing {
     timeout: Duration,
 }
 
+/// How long a health check runs before the status says it is running.
+const HEALTH_PROGRESS_AFTER: Duration = Duration::from_secs(2);
+
 /// Flux's floor for a Kustomization's timeout, and the margin its default keeps below the
 /// interval.
 const MIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -602,8 +605,9 @@ async fn run_steps(
         let result = if targets.is_empty() {
             Ok(())
         } else {
-            // Something is not Current yet: say so while waiting, as Flux does. (A set that
-            // was Current as applied needs no wait, and its reconcile writes nothing.)
+            // Something is not Current yet. A wait that lasts is said in the status, as Flux
+            // does; most end within moments (a Deployment its controller reports at once),
+            // and writing for those would double the status writes of a first apply.
             let message = format!(
                 "Running health checks for revision {revision} with a timeout of {}",
                 tug_api_duration(timing.timeout)
@@ -629,16 +633,23 @@ async fn run_steps(
                     now(),
                 ),
             );
-            let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
-            if let Err(e) = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
-                .boxed()
-                .await
-            {
-                tracing::debug!(error = %e, "writing the health check progress failed");
-            }
-            tug_apply::health::wait(ctx.client.clone(), targets, timing.timeout, true)
-                .await
-                .map_err(|e| e.to_string())
+            let wait = tug_apply::health::wait(ctx.client.clone(), targets, timing.timeout, true);
+            tokio::pin!(wait);
+            let waited = tokio::select! {
+                done = &mut wait => done,
+                _ = tokio::time::sleep(HEALTH_PROGRESS_AFTER) => {
+                    let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
+                    if let Err(e) =
+                        common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
+                            .boxed()
+                            .await
+                    {
+                        tracing::debug!(error = %e, "writing the health check progress failed");
+                    }
+                    wait.await
+                }
+            };
+            waited.map_err(|e| e.to_string())
         };
         match result {
             Ok(()) => {

@@ -391,6 +391,51 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
     Ok(action)
 }
 
+/// Marks `status` in progress, as Flux does before long work: Reconciling=True with
+/// `message`, and the condition `unknown` (Ready or Healthy) Unknown with `unknown_message`.
+fn mark_progressing(
+    status: &mut KustomizationStatus,
+    message: &str,
+    unknown: &str,
+    unknown_message: &str,
+    generation: Option<i64>,
+) {
+    conditions::set(
+        &mut status.conditions,
+        conditions::new(
+            conditions::RECONCILING,
+            true,
+            reason::PROGRESSING,
+            message,
+            generation,
+            now(),
+        ),
+    );
+    conditions::set(
+        &mut status.conditions,
+        conditions::unknown(
+            unknown,
+            reason::PROGRESSING,
+            unknown_message,
+            generation,
+            now(),
+        ),
+    );
+}
+
+/// Writes a progress status. Best effort: the reconcile goes on if it fails, and its final
+/// status says how it ended.
+async fn write_progress(ks: &Kustomization, ctx: &Context, status: &KustomizationStatus) {
+    let api: Api<Kustomization> =
+        Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
+    if let Err(e) = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
+        .boxed()
+        .await
+    {
+        tracing::debug!(error = %e, "writing the progress status failed");
+    }
+}
+
 /// As Flux: a Reconciling condition left by a reconcile that did not succeed says it will
 /// be retried (reason ProgressingWithRetry), so kstatus keeps reading the object as in
 /// progress rather than done.
@@ -445,37 +490,18 @@ async fn run_steps(
     let new_work = status.last_applied_revision.as_deref() != Some(revision.as_str())
         || ks.status.as_ref().and_then(|s| s.observed_generation) != generation;
     if new_work {
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(
-                conditions::RECONCILING,
-                true,
-                reason::PROGRESSING,
-                format!(
-                    "Fetching manifests for revision {revision} with a timeout of {}",
-                    tug_api_duration(timing.timeout)
-                ),
-                generation,
-                now(),
-            ),
+        let message = format!(
+            "Fetching manifests for revision {revision} with a timeout of {}",
+            tug_api_duration(timing.timeout)
         );
-        conditions::set(
-            &mut status.conditions,
-            conditions::unknown(
-                conditions::READY,
-                reason::PROGRESSING,
-                "Reconciliation in progress",
-                generation,
-                now(),
-            ),
+        mark_progressing(
+            status,
+            &message,
+            conditions::READY,
+            "Reconciliation in progress",
+            generation,
         );
-        let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
-        if let Err(e) = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
-            .boxed()
-            .await
-        {
-            tracing::debug!(error = %e, "writing the progress status failed");
-        }
+        write_progress(ks, ctx, status).await;
     }
 
     // Step: fetch, verify and unpack the artifact.
@@ -612,40 +638,13 @@ async fn run_steps(
                 "Running health checks for revision {revision} with a timeout of {}",
                 tug_api_duration(timing.timeout)
             );
-            conditions::set(
-                &mut status.conditions,
-                conditions::new(
-                    conditions::RECONCILING,
-                    true,
-                    reason::PROGRESSING,
-                    &message,
-                    generation,
-                    now(),
-                ),
-            );
-            conditions::set(
-                &mut status.conditions,
-                conditions::unknown(
-                    conditions::HEALTHY,
-                    reason::PROGRESSING,
-                    &message,
-                    generation,
-                    now(),
-                ),
-            );
+            mark_progressing(status, &message, conditions::HEALTHY, &message, generation);
             let wait = tug_apply::health::wait(ctx.client.clone(), targets, timing.timeout, true);
             tokio::pin!(wait);
             let waited = tokio::select! {
                 done = &mut wait => done,
                 _ = tokio::time::sleep(HEALTH_PROGRESS_AFTER) => {
-                    let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
-                    if let Err(e) =
-                        common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
-                            .boxed()
-                            .await
-                    {
-                        tracing::debug!(error = %e, "writing the health check progress failed");
-                    }
+                    write_progress(ks, ctx, status).await;
                     wait.await
                 }
             };

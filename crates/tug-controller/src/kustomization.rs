@@ -1015,16 +1015,12 @@ mod tests {
         let mut status = KustomizationStatus::default();
         retrying(&mut status);
         assert!(status.conditions.is_empty(), "nothing to mark");
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(
-                conditions::RECONCILING,
-                true,
-                reason::PROGRESSING,
-                "working",
-                Some(1),
-                now(),
-            ),
+        mark_progressing(
+            &mut status,
+            "working",
+            conditions::READY,
+            "in progress",
+            Some(1),
         );
         retrying(&mut status);
         let c = conditions::find(&status.conditions, conditions::RECONCILING).expect("kept");

@@ -10,52 +10,9 @@ use tug_testsupport::git::{GitRepo, HttpGitServer, RepoRoot};
 use tug_testsupport::{cluster, TestNamespace};
 
 mod common;
-use common::{condition, install, tug, ControllerProcess};
-
-fn resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
-    kube::api::ApiResource {
-        group: group.into(),
-        version: "v1".into(),
-        api_version: format!("{group}/v1"),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
-}
-
-fn kustomizations(ns: &TestNamespace) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        ns.client.clone(),
-        &ns.name,
-        &resource(
-            "kustomize.toolkit.fluxcd.io",
-            "Kustomization",
-            "kustomizations",
-        ),
-    )
-}
-
-fn gitrepositories(ns: &TestNamespace) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        ns.client.clone(),
-        &ns.name,
-        &resource(
-            "source.toolkit.fluxcd.io",
-            "GitRepository",
-            "gitrepositories",
-        ),
-    )
-}
-
-async fn create(api: &Api<DynamicObject>, obj: Value) {
-    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
-    api.patch(
-        &name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(&obj),
-    )
-    .await
-    .unwrap();
-}
+use common::{
+    condition, create, gitrepositories, install, kustomizations, tug, wait_for, ControllerProcess,
+};
 
 fn configmap(name: &str, value: &str) -> String {
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  key: {value}\n")
@@ -68,33 +25,6 @@ fn ready(obj: &DynamicObject) -> Option<Value> {
         .iter()
         .find(|c| c["type"] == "Ready")
         .cloned()
-}
-
-/// Polls the Kustomization until `done` holds; panics with its status and the controller's
-/// log after `timeout`.
-async fn wait_for(
-    api: &Api<DynamicObject>,
-    name: &str,
-    ctrl: &ControllerProcess,
-    timeout: Duration,
-    what: &str,
-    done: impl Fn(&DynamicObject) -> bool,
-) -> DynamicObject {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let obj = api.get(name).await.unwrap();
-        if done(&obj) {
-            return obj;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "timed out waiting for {what}; status: {}\n--- controller log ---\n{}",
-                serde_json::to_string_pretty(&obj.data["status"]).unwrap(),
-                ctrl.log()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn revision_of(repo: &GitRepo) -> String {

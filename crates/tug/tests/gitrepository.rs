@@ -2,37 +2,14 @@
 //! process against the local control plane, a real HTTP Git server and keys made by `gpg`.
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tug_testsupport::cluster;
 use tug_testsupport::git::{GpgKey, HttpGitServer, RepoRoot};
 
 mod common;
-use common::{condition, install, ControllerProcess};
-
-async fn wait_for(
-    api: &Api<DynamicObject>,
-    name: &str,
-    what: &str,
-    done: impl Fn(&DynamicObject) -> bool,
-) -> DynamicObject {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(obj) = api.get_opt(name).await.unwrap() {
-            if done(&obj) {
-                return obj;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; status: {}",
-                    serde_json::to_string_pretty(&obj.data["status"]).unwrap()
-                );
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use common::{condition, create, gitrepositories, install, wait_for, ControllerProcess};
 
 #[tokio::test]
 async fn includes_wait_for_their_repository_and_unverified_commits_are_refused() {
@@ -59,31 +36,16 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         .create(&PostParams::default(), &secret)
         .await
         .unwrap();
-    let _ctrl = ControllerProcess::start_with(&ns.name, "", &[]);
-    let resource = kube::api::ApiResource {
-        group: "source.toolkit.fluxcd.io".into(),
-        version: "v1".into(),
-        api_version: "source.toolkit.fluxcd.io/v1".into(),
-        kind: "GitRepository".into(),
-        plural: "gitrepositories".into(),
-    };
-    let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    let ctrl = ControllerProcess::start_with(&ns.name, "", &[]);
+    let api = gitrepositories(&ns);
     let apply = |name: &str, spec: Value| {
-        let obj = json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-            "metadata": {"name": name, "namespace": ns.name}, "spec": spec
-        });
-        let api = api.clone();
-        let name = name.to_string();
-        async move {
-            api.patch(
-                &name,
-                &PatchParams::apply("test").force(),
-                &Patch::Apply(&obj),
-            )
-            .await
-            .unwrap();
-        }
+        create(
+            &api,
+            json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": name, "namespace": ns.name}, "spec": spec
+            }),
+        )
     };
 
     // The including repository first: it waits for `lib`, which does not exist yet.
@@ -96,9 +58,14 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         }),
     )
     .await;
-    let obj = wait_for(&api, "app", "IncludeUnavailable", |o| {
-        condition(o, "IncludeUnavailable").is_some_and(|c| c["status"] == "True")
-    })
+    let obj = wait_for(
+        &api,
+        "app",
+        &ctrl,
+        Duration::from_secs(60),
+        "IncludeUnavailable",
+        |o| condition(o, "IncludeUnavailable").is_some_and(|c| c["status"] == "True"),
+    )
     .await;
     let ready = condition(&obj, "Ready").unwrap();
     assert_eq!(ready["status"], "False");
@@ -114,9 +81,14 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         json!({"url": server.url("git", "lib"), "interval": "1m", "ref": {"branch": "main"}}),
     )
     .await;
-    let obj = wait_for(&api, "app", "app Ready", |o| {
-        condition(o, "Ready").is_some_and(|c| c["status"] == "True")
-    })
+    let obj = wait_for(
+        &api,
+        "app",
+        &ctrl,
+        Duration::from_secs(60),
+        "app Ready",
+        |o| condition(o, "Ready").is_some_and(|c| c["status"] == "True"),
+    )
     .await;
     assert_eq!(
         obj.data["status"]["artifact"]["revision"],
@@ -142,9 +114,14 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         .commit(&[("deploy/app.yaml", "app: 2\n")], "unsigned")
         .unwrap();
     app.push(&["main"]).unwrap();
-    let obj = wait_for(&api, "app", "the unsigned commit refused", |o| {
-        condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidCommitSignature")
-    })
+    let obj = wait_for(
+        &api,
+        "app",
+        &ctrl,
+        Duration::from_secs(60),
+        "the unsigned commit refused",
+        |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidCommitSignature"),
+    )
     .await;
     assert_eq!(
         condition(&obj, "Ready").unwrap()["message"],

@@ -1,14 +1,14 @@
 //! What the end-to-end tests of `tug controller` share: the controller process itself,
-//! `tug install`, and reading conditions.
+//! `tug install`, the API of each kind, creating objects, and waiting on and reading conditions.
 #![allow(dead_code)] // each test binary uses a part of it
 
-use kube::api::DynamicObject;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tug_testsupport::cluster;
 use tug_testsupport::git::free_port;
+use tug_testsupport::{cluster, TestNamespace};
 
 /// The controller process; killed when the test ends, panics included.
 pub struct ControllerProcess {
@@ -145,4 +145,77 @@ pub fn condition(obj: &DynamicObject, type_: &str) -> Option<Value> {
         .iter()
         .find(|c| c["type"] == type_)
         .cloned()
+}
+
+pub fn resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
+    kube::api::ApiResource {
+        group: group.into(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+pub fn kustomizations(ns: &TestNamespace) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        ns.client.clone(),
+        &ns.name,
+        &resource(
+            "kustomize.toolkit.fluxcd.io",
+            "Kustomization",
+            "kustomizations",
+        ),
+    )
+}
+
+pub fn gitrepositories(ns: &TestNamespace) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        ns.client.clone(),
+        &ns.name,
+        &resource(
+            "source.toolkit.fluxcd.io",
+            "GitRepository",
+            "gitrepositories",
+        ),
+    )
+}
+
+/// Creates (or updates) `obj` by server-side apply, as a user's `kubectl apply` would.
+pub async fn create(api: &Api<DynamicObject>, obj: Value) {
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    api.patch(
+        &name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .unwrap();
+}
+
+/// Polls the object until `done` holds; panics with its status and the controller's
+/// log after `timeout`.
+pub async fn wait_for(
+    api: &Api<DynamicObject>,
+    name: &str,
+    ctrl: &ControllerProcess,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let obj = api.get(name).await.unwrap();
+        if done(&obj) {
+            return obj;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for {what}; status: {}\n--- controller log ---\n{}",
+                serde_json::to_string_pretty(&obj.data["status"]).unwrap(),
+                ctrl.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

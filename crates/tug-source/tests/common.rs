@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: fetch + archive in one call, and reading an
-//! artifact back as a user would (untar it).
+//! Helpers shared by the integration tests: fetch + archive in one call, reading an
+//! artifact back as a user would (untar it), and the GitRepository objects reconciled.
 
 #![allow(dead_code)]
 
@@ -81,4 +81,25 @@ pub fn sha256_of(storage_root: &std::path::Path, artifact: &Artifact) -> String 
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )
+}
+
+/// A GitRepository `name` in `flux-system` following `main` of `url` every minute, as it is
+/// first seen by the reconciler (generation 1, no status).
+pub fn git_repository(name: &str, url: &str) -> tug_api::GitRepository {
+    use tug_api::source::{GitRepositoryRef, GitRepositorySpec};
+    let mut obj = tug_api::GitRepository::new(
+        name,
+        GitRepositorySpec {
+            url: url.to_string(),
+            interval: "1m".into(),
+            reference: Some(GitRepositoryRef {
+                branch: Some("main".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    );
+    obj.metadata.namespace = Some("flux-system".into());
+    obj.metadata.generation = Some(1);
+    obj
 }

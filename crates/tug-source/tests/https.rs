@@ -5,28 +5,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use tug_api::conditions;
-use tug_api::source::{GitRepositoryRef, GitRepositorySpec};
 use tug_api::GitRepository;
 use tug_source::reconcile::{reconcile, Outcome};
 use tug_source::{fetch_with, Auth, Error, FetchOptions, FetchRequest, Storage};
 use tug_testsupport::git::{HttpGitServer, RepoRoot, HTTP_PASSWORD, HTTP_USER};
 
 fn object(url: &str) -> GitRepository {
-    let mut obj = GitRepository::new(
-        "tls",
-        GitRepositorySpec {
-            url: url.to_string(),
-            interval: "1m".into(),
-            reference: Some(GitRepositoryRef {
-                branch: Some("main".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    );
-    obj.metadata.namespace = Some("flux-system".into());
-    obj.metadata.generation = Some(1);
-    obj
+    common::git_repository("tls", url)
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use tug_api::conditions;
 use tug_api::meta::LocalObjectReference;
-use tug_api::source::{GitRepositoryInclude, GitRepositoryRef, GitRepositorySpec};
+use tug_api::source::GitRepositoryInclude;
 use tug_api::GitRepository;
 use tug_source::include::Include;
 use tug_source::reconcile::{reconcile, reconcile_with, IncludeUnavailable, Inputs, Outcome};
@@ -13,21 +13,8 @@ use tug_source::Storage;
 use tug_testsupport::git::{HttpGitServer, RepoRoot};
 
 fn object(name: &str, url: &str, include: Vec<GitRepositoryInclude>) -> GitRepository {
-    let mut obj = GitRepository::new(
-        name,
-        GitRepositorySpec {
-            url: url.to_string(),
-            interval: "1m".into(),
-            reference: Some(GitRepositoryRef {
-                branch: Some("main".into()),
-                ..Default::default()
-            }),
-            include,
-            ..Default::default()
-        },
-    );
-    obj.metadata.namespace = Some("flux-system".into());
-    obj.metadata.generation = Some(1);
+    let mut obj = common::git_repository(name, url);
+    obj.spec.include = include;
     obj
 }
 

@@ -1,30 +1,18 @@
 //! One GitRepository reconcile at a time, on a real HTTP git server: Ready with the artifact,
 //! new commits picked up, failures keep the last artifact and say why.
 
+mod common;
+
 use std::collections::BTreeMap;
 use tug_api::conditions;
-use tug_api::source::{GitRepositoryRef, GitRepositorySpec};
+use tug_api::source::GitRepositoryRef;
 use tug_api::GitRepository;
 use tug_source::reconcile::{reconcile, Outcome};
 use tug_source::Storage;
 use tug_testsupport::git::{HttpGitServer, RepoRoot, HTTP_PASSWORD, HTTP_USER};
 
 fn object(url: &str) -> GitRepository {
-    let mut obj = GitRepository::new(
-        "podinfo",
-        GitRepositorySpec {
-            url: url.to_string(),
-            interval: "1m".into(),
-            reference: Some(GitRepositoryRef {
-                branch: Some("main".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    );
-    obj.metadata.namespace = Some("flux-system".into());
-    obj.metadata.generation = Some(1);
-    obj
+    common::git_repository("podinfo", url)
 }
 
 fn ready(obj: &GitRepository) -> (String, String, String) {

@@ -142,6 +142,40 @@ impl TestCluster {
         out
     }
 
+    /// Kills the kube-apiserver with SIGKILL (etcd and the controller manager keep running),
+    /// as a crash or the first half of a rollout does. Only for a cluster this process started.
+    pub fn kill_apiserver(&self) -> Result<()> {
+        self.local_cluster("kill-apiserver")
+    }
+
+    /// Starts the kube-apiserver again with the arguments, port and certificates it had, and
+    /// waits until it is ready.
+    pub fn start_apiserver(&self) -> Result<()> {
+        self.local_cluster("start-apiserver")
+    }
+
+    fn local_cluster(&self, command: &str) -> Result<()> {
+        let Some(dir) = &self.dir else {
+            bail!(
+                "`{command}` needs a cluster started by this process (TUG_TEST_KUBECONFIG is set)"
+            );
+        };
+        let out = Command::new(repo_root().join("scripts/local-cluster"))
+            .arg(command)
+            .env("TUG_CLUSTER_DIR", dir)
+            .output()
+            .with_context(|| format!("running scripts/local-cluster {command}"))?;
+        if !out.status.success() {
+            bail!(
+                "scripts/local-cluster {command} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
     /// The apiserver's audit log (write requests only), when this process started the cluster.
     pub fn audit_log(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join("logs/audit.log"))

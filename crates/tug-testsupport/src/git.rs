@@ -11,6 +11,7 @@
 //! Repositories are made with [`GitRepo`]: a work tree with a bare "served" copy that every
 //! server exports, driven by the `git` CLI (tests only; tug itself never runs git).
 
+use crate::programs::{require, require_lighttpd_module};
 use anyhow::{anyhow, bail, Context, Result};
 use std::fs;
 use std::io::Write;
@@ -67,6 +68,7 @@ pub fn git_binary() -> PathBuf {
 }
 
 fn git_exec_path() -> Result<PathBuf> {
+    require(&git_binary().to_string_lossy(), "git")?;
     let out = Command::new(git_binary())
         .arg("--exec-path")
         .output()
@@ -85,6 +87,7 @@ impl GitRepo {
     fn create(root: &Path, name: &str) -> Result<Self> {
         let bare = root.join(format!("{name}.git"));
         let work = root.join(".work").join(name);
+        require(&git_binary().to_string_lossy(), "git")?;
         fs::create_dir_all(&work)?;
         run(Command::new(git_binary())
             .args(["init", "--bare", "-q", "-b", "main"])
@@ -506,7 +509,13 @@ impl HttpGitServer {
     }
 
     fn start_inner(root: &Path, tls: bool) -> Result<Self> {
+        require("/usr/sbin/lighttpd", "lighttpd")?;
+        if tls {
+            require("openssl", "openssl")?;
+            require_lighttpd_module("mod_openssl", "lighttpd-mod-openssl")?;
+        }
         let backend = git_exec_path()?.join("git-http-backend");
+        require(&backend.to_string_lossy(), "git")?;
         let root = root.to_path_buf();
         let dir = tempfile::Builder::new().prefix("tug-lighttpd-").tempdir()?;
         let root_for_config = root.clone();
@@ -632,6 +641,10 @@ pub struct GitDaemon {
 
 impl GitDaemon {
     pub fn start(repos: &RepoRoot) -> Result<Self> {
+        require(
+            &git_exec_path()?.join("git-daemon").to_string_lossy(),
+            "git",
+        )?;
         let root = repos.path().to_path_buf();
         let dir = tempfile::Builder::new()
             .prefix("tug-git-daemon-")
@@ -674,6 +687,9 @@ pub struct GpgKey {
 impl GpgKey {
     /// A new ed25519 signing key for `email`.
     pub fn generate(email: &str) -> Result<Self> {
+        require("gpg", "gpg")?;
+        // gpg starts an agent to make and use secret keys.
+        require("gpg-agent", "gpg-agent")?;
         // Short path: gpg-agent's socket lives in the home and must fit in sun_path.
         let home = tempfile::Builder::new()
             .prefix("tug-gpg-")
@@ -743,6 +759,7 @@ pub struct SshKey {
 impl SshKey {
     /// A new ed25519 key, encrypted with `passphrase` when given.
     pub fn generate(dir: &Path, name: &str, passphrase: Option<&str>) -> Result<Self> {
+        require("ssh-keygen", "openssh-client")?;
         let path = dir.join(name);
         let _ = fs::remove_file(&path);
         run(Command::new("ssh-keygen")
@@ -779,6 +796,9 @@ pub struct SshServer {
 
 impl SshServer {
     pub fn start(repos: &RepoRoot) -> Result<Self> {
+        require("/usr/sbin/sshd", "openssh-server")?;
+        // tug's SSH transport runs OpenSSH's client.
+        require("ssh", "openssh-client")?;
         let root = repos.path().to_path_buf();
         let dir = tempfile::Builder::new().prefix("tug-sshd-").tempdir()?;
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))?;

@@ -55,7 +55,7 @@ impl crate::TestCluster {
                             return;
                         }
                         let _ = tx.send(Ok(()));
-                        run(client).await;
+                        simulate_pods(client).await;
                     });
                 })
                 .map_err(|e| e.to_string())?;
@@ -65,6 +65,14 @@ impl crate::TestCluster {
             panic!("the pod simulator could not start: {e}");
         }
     }
+}
+
+/// Runs the simulator until the process ends: registers the node, then handles every pod
+/// of the cluster as it appears or changes (the `tug-sim` binary's whole job).
+pub async fn run(client: Client) -> Result<()> {
+    register_node(&client).await?;
+    simulate_pods(client).await;
+    Ok(())
 }
 
 async fn register_node(client: &Client) -> Result<()> {
@@ -114,16 +122,24 @@ async fn register_node(client: &Client) -> Result<()> {
     Ok(())
 }
 
-async fn run(client: Client) {
+async fn simulate_pods(client: Client) {
+    use kube::runtime::WatchStreamExt;
     let pods: Api<Pod> = Api::all(client.clone());
-    let mut events = watcher(pods.clone(), watcher::Config::default()).boxed();
+    // With backoff: the watch outlives apiserver restarts without spinning.
+    let mut events = watcher(pods.clone(), watcher::Config::default())
+        .default_backoff()
+        .boxed();
     while let Some(event) = events.next().await {
         let pod = match event {
             Ok(watcher::Event::Apply(pod)) | Ok(watcher::Event::InitApply(pod)) => pod,
-            _ => continue,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("simulator: watching pods: {e}");
+                continue;
+            }
         };
         if let Err(e) = handle(&client, &pod).await {
-            tracing::debug!(
+            tracing::warn!(
                 "simulator: {}/{}: {e:#}",
                 pod.namespace().unwrap_or_default(),
                 pod.name_any()
@@ -176,6 +192,7 @@ async fn handle(client: &Client, pod: &Pod) -> Result<()> {
             .header("Content-Type", "application/json")
             .body(body)?;
         client.request_text(req).await.context("binding the pod")?;
+        tracing::info!("simulator: {ns}/{name} bound to {NODE_NAME}");
         // The bound pod comes back through the watch; its status is set then.
         return Ok(());
     }
@@ -195,6 +212,10 @@ async fn handle(client: &Client, pod: &Pod) -> Result<()> {
     )
     .await
     .context("setting pod status")?;
+    tracing::info!(
+        "simulator: {ns}/{name} {}",
+        status["phase"].as_str().unwrap_or_default()
+    );
     Ok(())
 }
 

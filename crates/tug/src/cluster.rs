@@ -12,7 +12,6 @@ pub const DEFAULT_NAMESPACE: &str = "flux-system";
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct ClusterArgs {
-    /// Path to the kubeconfig file.
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,

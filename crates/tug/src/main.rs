@@ -28,7 +28,7 @@ struct Cli {
 enum Command {
     /// Print the client version and, when reachable, the server's.
     Version(cmd::version::Args),
-    /// Install tug's CRDs and namespace into the cluster.
+    /// Install tug's namespace, CRDs and RBAC (not the controller yet: run `tug controller`).
     Install(cmd::install::InstallArgs),
     /// Remove tug's CRDs and namespace from the cluster.
     Uninstall(cmd::install::UninstallArgs),
@@ -215,14 +215,16 @@ async fn run_get(cluster: &cluster::ClusterArgs, command: GetCommand) -> anyhow:
 }
 
 fn main() -> ExitCode {
-    // Behave like other Unix tools when stdout is closed early (`tug ... | head`).
+    // SIGPIPE stays ignored (Rust's default) for every command: the controller writes to
+    // sockets that peers reset (an apiserver restarting), and a signal would kill it without
+    // a word. A CLI command that finds its stdout closed (`tug get all | head -1`) gets an
+    // ordinary EPIPE error instead, and `main` ends it quietly (see `exit_on_error`).
     // SAFETY: called first in main, before any other thread exists.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         // glibc gives every thread that allocates its own memory pool (arena); a controller
         // with blocking threads for renders and fetches would keep many mostly-empty pools.
         // Two are enough for tug's allocation rate and keep the resident set small.
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
     let cli = Cli::parse();
@@ -300,9 +302,27 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(e) => {
-            ui::failure(&format!("{e:#}"));
-            ExitCode::FAILURE
-        }
+        Err(e) => exit_on_error(&e),
     }
+}
+
+/// Reports a command's error, each cause once, and picks the exit status. A closed stdout
+/// (the reader of a pipe went away) is not worth a message: the process ends as Unix tools
+/// do in that case, by the default action of SIGPIPE, so `set -o pipefail` scripts see 141.
+fn exit_on_error(e: &anyhow::Error) -> ExitCode {
+    let broken_pipe = e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
+        // SAFETY: restoring the default action and raising the signal in this process only.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+        return ExitCode::from(128 + libc::SIGPIPE as u8);
+    }
+    ui::failure(&ui::error_chain(e));
+    ExitCode::FAILURE
 }

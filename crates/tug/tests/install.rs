@@ -66,6 +66,14 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
         text(&first)
     );
 
+    // No controller is deployed yet: the output says so, and how to run one.
+    assert!(
+        text(&first).contains("no controller was installed")
+            && text(&first).contains("tug controller -n flux-system"),
+        "{}",
+        text(&first)
+    );
+
     let second = tug(&["install"], &kc);
     assert!(second.status.success(), "{}", text(&second));
     let second_text = text(&second);

@@ -19,6 +19,41 @@ fn out(o: &Output) -> String {
     )
 }
 
+/// A table as a terminal shows it: spaces only, and every column's cells starting where its
+/// header does (cells of the last column may hold spaces, the others never do here).
+fn assert_aligned(table: &str) {
+    assert!(
+        !table.contains('\t'),
+        "tab characters in the table:\n{table}"
+    );
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    let starts: Vec<usize> = ["REVISION", "SUSPENDED", "READY", "MESSAGE"]
+        .iter()
+        .map(|h| {
+            header
+                .find(h)
+                .unwrap_or_else(|| panic!("no {h} in {header:?}"))
+        })
+        .collect();
+    for line in lines {
+        for &start in &starts[1..] {
+            let before = &line[..start];
+            assert!(
+                before.ends_with(' ') && !line[start..].starts_with(' '),
+                "a cell does not start under its header at column {start}:\n{table}"
+            );
+        }
+    }
+}
+
+/// The cells of a `get --watch` row; an empty cell (REVISION before the first fetch) leaves
+/// no word, as with `awk`.
+fn words(line: &str) -> Vec<&str> {
+    assert!(!line.contains('\t'), "tab characters in {line:?}");
+    line.split_whitespace().collect()
+}
+
 #[tokio::test]
 async fn create_get_suspend_resume_delete_round() {
     assert!(tug(&["install"]).status.success());
@@ -77,6 +112,7 @@ async fn create_get_suspend_resume_delete_round() {
     let listed = tug(&["get", "sources", "git", "-n", n]);
     let table = String::from_utf8_lossy(&listed.stdout).to_string();
     assert!(table.starts_with("NAME"), "{table}");
+    assert_aligned(&table);
     assert!(
         table
             .lines()
@@ -89,6 +125,7 @@ async fn create_get_suspend_resume_delete_round() {
         .status
         .success());
     let all = String::from_utf8_lossy(&tug(&["get", "all", "-n", n]).stdout).to_string();
+    assert_aligned(all.split("\n\n").nth(1).unwrap_or_else(|| panic!("{all}")));
     let line = all
         .lines()
         .find(|l| l.starts_with("kustomization/apps"))
@@ -172,13 +209,52 @@ async fn get_watch_prints_the_rows_then_each_change() {
         rx.recv_timeout(std::time::Duration::from_secs(30))
             .expect("a line from tug get --watch")
     };
-    assert!(next().starts_with("NAME\tREVISION\tSUSPENDED\tREADY"));
-    assert!(next().starts_with("first\t"));
+    assert_eq!(
+        words(&next())[..],
+        ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    );
+    assert_eq!(words(&next())[..2], ["first", "False"]);
     create("second");
-    assert!(next().starts_with("second\t\tFalse\t"));
+    assert_eq!(words(&next())[..2], ["second", "False"]);
     let o = tug(&["suspend", "source", "git", "second", "-n", n]);
     assert!(o.status.success(), "{}", out(&o));
-    assert!(next().starts_with("second\t\tTrue\t"));
+    assert_eq!(words(&next())[..2], ["second", "True"]);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[tokio::test]
+async fn get_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    assert!(tug(&["install"]).status.success());
+    let ns = cluster().namespace("closed-pipe").await.unwrap();
+    let created = tug(&[
+        "create",
+        "source",
+        "git",
+        "app",
+        "-n",
+        &ns.name,
+        "--url",
+        "https://example.invalid/app",
+        "--branch",
+        "main",
+    ]);
+    assert!(created.status.success(), "{}", out(&created));
+    // `tug get all | head -1` once head has exited: the reader of stdout is gone.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let got = Command::new(env!("CARGO_BIN_EXE_tug"))
+        .args(["get", "all", "-n", &ns.name])
+        .env("KUBECONFIG", cluster().kubeconfig())
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        got.status.success() || got.status.signal() == Some(libc::SIGPIPE),
+        "{:?}",
+        got.status
+    );
 }

@@ -54,7 +54,7 @@ pub async fn run(cluster: &ClusterArgs, _args: Args) -> Result<ExitCode> {
                     ok = false;
                 }
             }
-            Ok(None) => eprintln!("  {name}: not installed (run `tug install`)"),
+            Ok(None) => ui::note(&format!("  {name}: not installed (run `tug install`)")),
             Err(e) => anyhow::bail!(
                 "reading CRD {name} from {}: {}",
                 conn.server,

@@ -1,5 +1,6 @@
 //! `tug install` and `tug uninstall`: tug's namespace, CRDs, and the service account and
-//! RBAC `tug controller` needs when it runs in the cluster.
+//! RBAC `tug controller` needs when it runs in the cluster. The controller itself is not
+//! deployed yet: users run `tug controller` themselves, and `install` tells them so.
 
 use crate::cluster::{describe_kube_error, ClusterArgs};
 use crate::ui;
@@ -155,7 +156,7 @@ pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCod
         .await
         .with_context(|| format!("installing into {}", conn.server))?;
     for change in &changes.changes {
-        eprintln!("{} {}", change.id.id, change.action);
+        ui::note(&format!("{} {}", change.id.id, change.action));
     }
     let changed = changes
         .changes
@@ -181,6 +182,14 @@ pub async fn install(cluster: &ClusterArgs, args: InstallArgs) -> Result<ExitCod
             "install finished: {changed} object(s) created or configured"
         ));
     }
+    // Until the in-cluster install lands, nothing reconciles what the user creates next
+    // unless they run the controller themselves; say so where they look.
+    ui::note(&format!(
+        "! no controller was installed: tug does not deploy itself into the cluster yet.\n  \
+         Run it where it can reach the cluster, with the same kubeconfig:\n    \
+         tug controller -n {}",
+        cluster.namespace
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -252,11 +261,16 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
         api.delete(&obj.name_any(), &DeleteParams::default())
             .await
             .ok();
-        eprintln!("{}/{}/{} deleted", resource.kind, ns, obj.name_any());
+        ui::note(&format!(
+            "{}/{}/{} deleted",
+            resource.kind,
+            ns,
+            obj.name_any()
+        ));
     }
     for name in tug_api::crds::names() {
         match crds.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => eprintln!("CustomResourceDefinition/{name} deleted"),
+            Ok(_) => ui::note(&format!("CustomResourceDefinition/{name} deleted")),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(anyhow::anyhow!(
@@ -276,7 +290,7 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
         };
         let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &resource);
         match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => eprintln!("{kind}/{name} deleted"),
+            Ok(_) => ui::note(&format!("{kind}/{name} deleted")),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(anyhow::anyhow!(
@@ -292,7 +306,7 @@ pub async fn uninstall(cluster: &ClusterArgs, args: UninstallArgs) -> Result<Exi
             .delete(&cluster.namespace, &DeleteParams::default())
             .await
         {
-            Ok(_) => eprintln!("Namespace/{} deleted", cluster.namespace),
+            Ok(_) => ui::note(&format!("Namespace/{} deleted", cluster.namespace)),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(anyhow::anyhow!(

@@ -76,7 +76,7 @@ pub async fn build(cluster: &ClusterArgs, args: BuildArgs) -> Result<ExitCode> {
     let (_conn, ks) = fetch(cluster, &args.name).await?;
     let objects = render(&ks, &args, cluster)?;
     for obj in &objects {
-        print!("---\n{}", serde_yaml::to_string(obj)?);
+        ui::out!("---\n{}", serde_yaml::to_string(obj)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -155,7 +155,7 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
                     .iter()
                     .filter(|c| c.action != tug_apply::Action::Unchanged)
                 {
-                    eprintln!("{} {}", c.id.id, c.action);
+                    ui::note(&format!("{} {}", c.id.id, c.action));
                 }
             }
             return Err(anyhow!(
@@ -164,7 +164,7 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
         }
     };
     for c in &changes.changes {
-        println!("{} {}", c.id.id, c.action);
+        ui::outln!("{} {}", c.id.id, c.action)?;
     }
     let new_inventory = inventory::from_change_set(&changes);
     let old_inventory = ks
@@ -181,7 +181,7 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
             .await
             .map_err(|e| anyhow!("{display}: {e}"))?;
         for c in &pruned.changes {
-            println!("{} {}", c.id.id, c.action);
+            ui::outln!("{} {}", c.id.id, c.action)?;
         }
         deleted = pruned
             .changes
@@ -316,11 +316,11 @@ pub async fn diff(cluster: &ClusterArgs, args: DiffArgs) -> Result<ExitCode> {
             tug_apply::diff::ObjectDiff::Unchanged => {}
             tug_apply::diff::ObjectDiff::Created => {
                 changed = true;
-                println!("► {} created", id.id);
+                ui::outln!("► {} created", id.id)?;
             }
             tug_apply::diff::ObjectDiff::Configured(text) => {
                 changed = true;
-                println!("► {} drifted\n{text}", id.id);
+                ui::outln!("► {} drifted\n{text}", id.id)?;
             }
         }
     }
@@ -335,7 +335,7 @@ pub async fn diff(cluster: &ClusterArgs, args: DiffArgs) -> Result<ExitCode> {
             .with_context(|| format!("{display}: reading its inventory"))?
         {
             changed = true;
-            println!("► {} deleted", stale.id);
+            ui::outln!("► {} deleted", stale.id)?;
         }
     }
     Ok(if changed {

@@ -40,7 +40,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    eprintln!("Error: {e}");
+                    crate::ui::note(&format!("Error: {e}"));
                     Ok(ExitCode::FAILURE)
                 }
             }

@@ -129,12 +129,7 @@ pub async fn get(
             }
         }
         items.sort_by_key(|o| (o.namespace(), o.name_any()));
-        let mut rows = vec![];
-        let mut header = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
-        if all_namespaces {
-            header.insert(0, "NAMESPACE");
-        }
-        rows.push(header.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let mut rows = vec![header(all_namespaces)];
         for obj in &items {
             rows.push(row(kind, obj, all_namespaces, kinds.len() > 1));
         }
@@ -142,15 +137,15 @@ pub async fn get(
             writeln!(out)?;
         }
         if items.is_empty() {
-            eprintln!(
-                "✗ no {} objects found in {}",
+            ui::failure(&format!(
+                "no {} objects found in {}",
                 kind.name(),
                 if all_namespaces {
                     "any namespace".to_string()
                 } else {
                     format!("{} namespace", cluster.namespace)
                 }
-            );
+            ));
             continue;
         }
         write_table(&mut out, &rows)?;
@@ -185,7 +180,9 @@ fn row(kind: Kind, obj: &DynamicObject, all_namespaces: bool, prefixed: bool) ->
 }
 
 /// `tug get ... --watch`: the current rows, then a row whenever one changes, as
-/// `flux get --watch`; rows are tab-separated so they line up without knowing the future.
+/// `flux get --watch`. Later rows cannot move the columns of lines already printed, so the
+/// columns are sized for the listed rows and for a full revision (`main@sha1:<40 hex>`),
+/// and widen only when a longer cell comes.
 pub async fn watch(
     cluster: &ClusterArgs,
     kind: Kind,
@@ -205,13 +202,35 @@ pub async fn watch(
     if let Some(name) = name {
         config = config.fields(&format!("metadata.name={name}"));
     }
-    let mut header = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
-    if all_namespaces {
-        header.insert(0, "NAMESPACE");
-    }
-    println!("{}", header.join("\t"));
+    let mut listed = api
+        .list(&ListParams {
+            field_selector: config.field_selector.clone(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| not_installed(&conn, kind, e))?
+        .items;
+    listed.sort_by_key(|o| (o.namespace(), o.name_any()));
     let mut printed: std::collections::HashMap<(String, String), Vec<String>> =
         std::collections::HashMap::new();
+    let mut rows = vec![header(all_namespaces)];
+    for obj in &listed {
+        let line = row(kind, obj, all_namespaces, false);
+        printed.insert(
+            (obj.namespace().unwrap_or_default(), obj.name_any()),
+            line.clone(),
+        );
+        rows.push(line);
+    }
+    let mut widths = column_widths(&rows);
+    let revision_column = usize::from(all_namespaces) + 1;
+    widths[revision_column] = widths[revision_column].max(REVISION_WIDTH);
+    let mut out = std::io::stdout().lock();
+    for line in &rows {
+        writeln!(out, "{}", format_row(line, &widths))?;
+    }
+    out.flush()?;
+    drop(out);
     let stream = watcher(api, config).default_backoff().applied_objects();
     futures::pin_mut!(stream);
     while let Some(obj) = stream
@@ -222,17 +241,35 @@ pub async fn watch(
         let line = row(kind, &obj, all_namespaces, false);
         let key = (obj.namespace().unwrap_or_default(), obj.name_any());
         if printed.get(&key) != Some(&line) {
-            println!("{}", line.join("\t"));
-            std::io::stdout().flush()?;
+            for (width, cell) in widths.iter_mut().zip(&line) {
+                *width = (*width).max(cell.chars().count());
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", format_row(&line, &widths))?;
+            out.flush()?;
             printed.insert(key, line);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_table(out: &mut impl Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+/// The width a revision usually takes: `main@sha1:` and 40 hex digits.
+const REVISION_WIDTH: usize = 50;
+/// Spaces between columns, as kubectl and flux print them.
+const COLUMN_GAP: &str = "   ";
+
+fn header(all_namespaces: bool) -> Vec<String> {
+    let mut header = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
+    if all_namespaces {
+        header.insert(0, "NAMESPACE");
+    }
+    header.into_iter().map(String::from).collect()
+}
+
+/// The widest cell of each column.
+fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
+    (0..columns)
         .map(|c| {
             rows.iter()
                 .filter_map(|r| r.get(c))
@@ -240,17 +277,28 @@ fn write_table(out: &mut impl Write, rows: &[Vec<String>]) -> std::io::Result<()
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}\t", width = widths[c]));
-            }
+        .collect()
+}
+
+/// One line of a table: cells padded with spaces to their column's width (tabs would
+/// look ragged in a terminal), the last cell as is, no trailing spaces.
+fn format_row(row: &[String], widths: &[usize]) -> String {
+    let mut line = String::new();
+    for (c, cell) in row.iter().enumerate() {
+        if c + 1 == row.len() {
+            line.push_str(cell);
+        } else {
+            let width = widths.get(c).copied().unwrap_or(0);
+            line.push_str(&format!("{cell:<width$}{COLUMN_GAP}"));
         }
-        writeln!(out, "{}", line.trim_end())?;
+    }
+    line.trim_end().to_string()
+}
+
+fn write_table(out: &mut impl Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+    let widths = column_widths(rows);
+    for row in rows {
+        writeln!(out, "{}", format_row(row, &widths))?;
     }
     Ok(())
 }
@@ -444,7 +492,7 @@ pub fn duration_arg(s: &str) -> Result<String, String> {
 /// Prints `objects` as YAML documents (for `--export`).
 pub fn export(objects: &[Value]) -> Result<ExitCode> {
     for obj in objects {
-        print!("---\n{}", serde_yaml::to_string(obj)?);
+        ui::out!("---\n{}", serde_yaml::to_string(obj)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

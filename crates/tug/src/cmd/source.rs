@@ -4,6 +4,7 @@
 //! way to check a URL, a reference or credentials: it prints the revision and the artifact's
 //! digest and leaves the artifact (`<sha256>.tar.gz`) in the output directory.
 
+use crate::ui;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,12 +117,12 @@ fn pull(args: PullArgs) -> Result<ExitCode> {
     };
     let artifact = checkout.archive(&storage, "", args.ignore.as_deref())?;
     let file = args.output.join(&artifact.path);
-    println!("revision: {}", artifact.revision);
-    println!(
+    ui::outln!("revision: {}", artifact.revision)?;
+    ui::outln!(
         "digest:   {}",
         artifact.digest.as_deref().unwrap_or_default()
-    );
-    println!("size:     {} bytes", artifact.size.unwrap_or_default());
-    println!("artifact: {}", file.display());
+    )?;
+    ui::outln!("size:     {} bytes", artifact.size.unwrap_or_default())?;
+    ui::outln!("artifact: {}", file.display())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `tug version`: the client's version and, unless `--client`, the server's.
 
 use crate::cluster::ClusterArgs;
+use crate::ui;
 use anyhow::Result;
 use std::process::ExitCode;
 
@@ -12,12 +13,12 @@ pub struct Args {
 }
 
 pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
-    println!("tug: v{}", env!("CARGO_PKG_VERSION"));
+    ui::outln!("tug: v{}", env!("CARGO_PKG_VERSION"))?;
     if args.client {
         return Ok(ExitCode::SUCCESS);
     }
     let conn = cluster.connect().await?;
     let info = conn.server_version().await?;
-    println!("kubernetes: {}", info.git_version);
+    ui::outln!("kubernetes: {}", info.git_version)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -94,6 +94,7 @@ async fn the_controller_survives_an_apiserver_restart_mid_apply_and_converges() 
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let logged_before_kill = ctrl.log().lines().count();
     cluster().kill_apiserver().unwrap();
     assert!(
         applied_before < OBJECTS,
@@ -153,8 +154,13 @@ async fn the_controller_survives_an_apiserver_restart_mid_apply_and_converges() 
     let lines: Vec<&str> = log.lines().collect();
     let failed = lines
         .iter()
+        .skip(logged_before_kill)
         .position(|l| l.contains("reconcile failed") || l.contains("reconcile error"))
-        .unwrap_or_else(|| panic!("no failed reconcile logged\n--- controller log ---\n{log}"));
+        .map(|i| i + logged_before_kill)
+        .unwrap_or_else(|| {
+            panic!("no failed reconcile logged after the kill\n--- controller log ---\n{log}")
+        });
+    eprintln!("logged failure: {}", lines[failed]);
     let reconciled = lines
         .iter()
         .rposition(|l| l.contains("reconciled") && l.contains(&revision))

@@ -422,7 +422,8 @@ async fn kubectl_managers_are_taken_over_while_others_write_the_objects() {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    let patch = json!({"metadata": {"annotations": {"example.com/seen": n.to_string()}}});
+                    let patch =
+                        json!({"metadata": {"annotations": {"example.com/seen": n.to_string()}}});
                     cms.patch(&name, &params, &Patch::Merge(&patch))
                         .await
                         .unwrap();
@@ -445,7 +446,10 @@ async fn kubectl_managers_are_taken_over_while_others_write_the_objects() {
     }
     let changes = applied.unwrap();
     assert!(
-        changes.changes.iter().all(|c| c.action == Action::Configured),
+        changes
+            .changes
+            .iter()
+            .all(|c| c.action == Action::Configured),
         "{:?}",
         actions(&changes)
     );

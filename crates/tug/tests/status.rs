@@ -138,10 +138,7 @@ async fn a_failure_repeated_within_a_second_stays_ready_false_with_its_event() {
         "status-repeat",
         &[
             ("infra/a.yaml", &configmap("a", "one")),
-            (
-                "apps/kustomization.yaml",
-                "resources:\n- missing.yaml\n",
-            ),
+            ("apps/kustomization.yaml", "resources:\n- missing.yaml\n"),
         ],
     )
     .await;
@@ -187,11 +184,15 @@ async fn a_failure_repeated_within_a_second_stays_ready_false_with_its_event() {
         assert_eq!(cond["reason"], "BuildFailed", "round {round}: {cond}");
         let message = cond["message"].as_str().unwrap_or_default();
         assert!(
-            message.contains("kustomize build of ./apps failed") && message.contains("missing.yaml"),
+            message.contains("kustomize build of ./apps failed")
+                && message.contains("missing.yaml"),
             "round {round}: {message}"
         );
         let reconciling = condition(&apps, "Reconciling").unwrap();
-        assert_eq!(reconciling["reason"], "ProgressingWithRetry", "{reconciling}");
+        assert_eq!(
+            reconciling["reason"], "ProgressingWithRetry",
+            "{reconciling}"
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let published = s.events("apps", "BuildFailed").await;
@@ -219,8 +220,10 @@ async fn build_and_diff_substitute_post_build_variables_from_the_cluster() {
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = ns.api();
     cms.create(
         &Default::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "vars"}, "data": {"colour": "blue", "suffix": "from-cm"}}))
-            .unwrap(),
+        &serde_json::from_value(
+            json!({"metadata": {"name": "vars"}, "data": {"colour": "blue", "suffix": "from-cm"}}),
+        )
+        .unwrap(),
     )
     .await
     .unwrap();
@@ -228,8 +231,10 @@ async fn build_and_diff_substitute_post_build_variables_from_the_cluster() {
     secrets
         .create(
             &Default::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "secret-vars"}, "stringData": {"size": "large\n"}}))
-                .unwrap(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": "secret-vars"}, "stringData": {"size": "large\n"}}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -265,20 +270,42 @@ async fn build_and_diff_substitute_post_build_variables_from_the_cluster() {
 
     let out = common::tug(&["build", "kustomization", "app", "--path", path, "-n", n]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let built: Value = serde_yaml::from_str(stdout.trim_start_matches("---\n")).unwrap();
-    assert_eq!(built["metadata"]["name"], "c-x", "substitute wins: {stdout}");
-    assert_eq!(built["data"]["colour"], "blue", "from the ConfigMap: {stdout}");
+    assert_eq!(
+        built["metadata"]["name"], "c-x",
+        "substitute wins: {stdout}"
+    );
+    assert_eq!(
+        built["data"]["colour"], "blue",
+        "from the ConfigMap: {stdout}"
+    );
     assert_eq!(built["data"]["size"], "large", "from the Secret: {stdout}");
     assert_eq!(built["data"]["greeting"], "hello", "default: {stdout}");
 
     // diff compares the substituted object: created first, unchanged once applied.
     let out = common::tug(&["diff", "kustomization", "app", "--path", path, "-n", n]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("ConfigMap/{n}/c-x created")), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("ConfigMap/{n}/c-x created")),
+        "{stdout}"
+    );
     let out = common::tug(&["apply", "kustomization", "app", "--path", path, "-n", n]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         cms.get("c-x").await.unwrap().data.unwrap()["size"],
         "large",
@@ -300,7 +327,14 @@ async fn build_and_diff_substitute_post_build_variables_from_the_cluster() {
     )
     .unwrap();
     let out = common::tug(&[
-        "build", "kustomization", "app", "--path", path, "-n", n, "--strict-substitute",
+        "build",
+        "kustomization",
+        "app",
+        "--path",
+        path,
+        "-n",
+        n,
+        "--strict-substitute",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
@@ -322,7 +356,8 @@ async fn resume_waits_through_dependency_not_ready_until_ready() {
     .await;
     let kss = kustomizations(&s.ns);
     let n = s.ns.name.clone();
-    s.kustomization("infra", "./infra", json!({"suspend": true})).await;
+    s.kustomization("infra", "./infra", json!({"suspend": true}))
+        .await;
     s.kustomization(
         "apps",
         "./apps",
@@ -331,7 +366,15 @@ async fn resume_waits_through_dependency_not_ready_until_ready() {
     .await;
 
     let mut resume = std::process::Command::new(env!("CARGO_BIN_EXE_tug"))
-        .args(["resume", "kustomization", "apps", "-n", &n, "--timeout", "90s"])
+        .args([
+            "resume",
+            "kustomization",
+            "apps",
+            "-n",
+            &n,
+            "--timeout",
+            "90s",
+        ])
         .env("KUBECONFIG", cluster().kubeconfig())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -352,20 +395,31 @@ async fn resume_waits_through_dependency_not_ready_until_ready() {
     .await;
     // ...and the dependency is resumed: both become Ready, and the first resume ends well.
     let out = common::tug(&["resume", "kustomization", "infra", "-n", &n]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let deadline = Instant::now() + Duration::from_secs(90);
     let status = loop {
         if let Some(status) = resume.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "tug resume did not end\n{}", s.ctrl.log());
+        assert!(
+            Instant::now() < deadline,
+            "tug resume did not end\n{}",
+            s.ctrl.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let output = resume.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(status.success(), "{stderr}\n{}", s.ctrl.log());
     let revision = format!("main@sha1:{}", s.repo.head().unwrap());
-    assert!(stderr.contains(&format!("applied revision {revision}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("applied revision {revision}")),
+        "{stderr}"
+    );
 }
 
 /// A new revision of a source queues every Kustomization that applies it: ten on one
@@ -373,21 +427,38 @@ async fn resume_waits_through_dependency_not_ready_until_ready() {
 #[tokio::test]
 async fn ten_kustomizations_on_one_source_all_apply_a_pushed_revision() {
     let files: Vec<(String, String)> = (0..10)
-        .map(|i| (format!("app{i}/cm.yaml"), configmap(&format!("cm{i}"), "one")))
+        .map(|i| {
+            (
+                format!("app{i}/cm.yaml"),
+                configmap(&format!("cm{i}"), "one"),
+            )
+        })
         .collect();
-    let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
     let s = Source::new("status-fan-out", &borrowed).await;
     let kss = kustomizations(&s.ns);
     for i in 0..10 {
-        s.kustomization(&format!("app{i}"), &format!("./app{i}"), json!({})).await;
+        s.kustomization(&format!("app{i}"), &format!("./app{i}"), json!({}))
+            .await;
     }
     let first = format!("main@sha1:{}", s.repo.head().unwrap());
     wait_until_all_applied(&s, &kss, &first).await;
 
     let changed: Vec<(String, String)> = (0..10)
-        .map(|i| (format!("app{i}/cm.yaml"), configmap(&format!("cm{i}"), "two")))
+        .map(|i| {
+            (
+                format!("app{i}/cm.yaml"),
+                configmap(&format!("cm{i}"), "two"),
+            )
+        })
         .collect();
-    let borrowed: Vec<(&str, &str)> = changed.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = changed
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
     s.repo.commit(&borrowed, "two").unwrap();
     s.repo.push(&["main"]).unwrap();
     let second = format!("main@sha1:{}", s.repo.head().unwrap());

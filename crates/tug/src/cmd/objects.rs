@@ -445,7 +445,8 @@ async fn wait_handled(
             }
             let waits_for_dependencies =
                 ready_reason(&obj) == Some(tug_api::conditions::reason::DEPENDENCY_NOT_READY);
-            if ready == "False" && !(waits_for_dependencies && dependencies == Dependencies::WaitFor)
+            if ready == "False"
+                && !(waits_for_dependencies && dependencies == Dependencies::WaitFor)
             {
                 bail!("{} reconciliation failed: {message}", kind.name());
             }

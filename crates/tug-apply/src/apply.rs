@@ -162,6 +162,9 @@ impl ApplyError {
 /// Managers whose fields tug takes over (and whose entries it removes), as Flux does: kubectl
 /// in its client-side and server-side forms, and the entry the apiserver makes when an object
 /// created by client-side apply is first server-side applied.
+/// How many times rewriting the managers of an object that keeps changing is tried.
+const CONFLICT_ATTEMPTS: u32 = 10;
+
 const FOREIGN_MANAGERS: &[(&str, &str)] = &[
     ("kubectl", "Apply"),
     ("kubectl", "Update"),
@@ -678,27 +681,42 @@ impl Applier {
     }
 
     /// Drops kubectl's managedFields entries so their fields are tug's alone from now on.
+    ///
+    /// The write carries the resourceVersion it was computed from, so that a manager that
+    /// wrote meanwhile is not dropped with kubectl's; as any other write (a controller's status
+    /// update, an annotation) also moves the version, a conflict is retried from a fresh read.
     async fn remove_foreign_managers(
         &self,
         api: &Api<DynamicObject>,
         name: &str,
     ) -> Result<(), String> {
-        let current = api.get(name).await.map_err(|e| crate::describe(&e))?;
-        let entries = current.metadata.managed_fields.unwrap_or_default();
-        let kept: Vec<_> = entries
-            .into_iter()
-            .filter(|e| {
-                !FOREIGN_MANAGERS.iter().any(|(m, op)| {
-                    e.manager.as_deref().is_some_and(|x| x.starts_with(m))
-                        && e.operation.as_deref() == Some(*op)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = api.get(name).await.map_err(|e| crate::describe(&e))?;
+            let entries = current.metadata.managed_fields.unwrap_or_default();
+            let kept: Vec<_> = entries
+                .into_iter()
+                .filter(|e| {
+                    !FOREIGN_MANAGERS.iter().any(|(m, op)| {
+                        e.manager.as_deref().is_some_and(|x| x.starts_with(m))
+                            && e.operation.as_deref() == Some(*op)
+                    })
                 })
-            })
-            .collect();
-        let patch = serde_json::json!({ "metadata": { "managedFields": kept, "resourceVersion": current.metadata.resource_version } });
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| crate::describe(&e))?;
-        Ok(())
+                .collect();
+            let patch = serde_json::json!({ "metadata": { "managedFields": kept, "resourceVersion": current.metadata.resource_version } });
+            match api
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < CONFLICT_ATTEMPTS => {
+                    tracing::debug!(%name, attempt, "the object changed while its managers were rewritten; retrying");
+                    tokio::time::sleep(Duration::from_millis(20 * attempt as u64)).await;
+                }
+                Err(e) => return Err(crate::describe(&e)),
+            }
+        }
     }
 
     /// Waits until the CRDs of the first stage are Established and its Namespaces Active.

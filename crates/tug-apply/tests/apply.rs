@@ -381,6 +381,96 @@ async fn kubectl_client_side_apply_fields_are_taken_over() {
     assert_eq!(again.changes[0].action, Action::Unchanged);
 }
 
+/// kubectl's managers are taken over from objects that others keep writing meanwhile (a
+/// controller updating a status, someone annotating them right after a bootstrap): each
+/// write moves the object's version between the read and the rewrite of its managers.
+#[tokio::test]
+async fn kubectl_managers_are_taken_over_while_others_write_the_objects() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let ns = cluster().namespace("apply-takeover-busy").await.unwrap();
+    let cms: Api<ConfigMap> = ns.api();
+    let names: Vec<String> = (0..8).map(|i| format!("legacy-{i}")).collect();
+    for name in &names {
+        let created = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"key": "old"}});
+        cms.create(
+            &kube::api::PostParams {
+                field_manager: Some("kubectl-client-side-apply".into()),
+                ..Default::default()
+            },
+            &serde_json::from_value(created).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = Arc::new(AtomicUsize::new(0));
+    let annotator = PatchParams {
+        field_manager: Some("annotator".into()),
+        ..Default::default()
+    };
+    let writers: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let (cms, name, stop, writes, params) = (
+                cms.clone(),
+                name.clone(),
+                stop.clone(),
+                writes.clone(),
+                annotator.clone(),
+            );
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let patch =
+                        json!({"metadata": {"annotations": {"example.com/seen": n.to_string()}}});
+                    cms.patch(&name, &params, &Patch::Merge(&patch))
+                        .await
+                        .unwrap();
+                    writes.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    while writes.load(Ordering::Relaxed) < names.len() {
+        tokio::task::yield_now().await;
+    }
+
+    let (applier, _) = applier(&ns, false);
+    let applied = applier
+        .apply_all(names.iter().map(|n| configmap(n, "new")).collect())
+        .await;
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let changes = applied.unwrap();
+    assert!(
+        changes
+            .changes
+            .iter()
+            .all(|c| c.action == Action::Configured),
+        "{:?}",
+        actions(&changes)
+    );
+    for name in &names {
+        let live = cms.get(name).await.unwrap();
+        let managers: Vec<_> = live
+            .metadata
+            .managed_fields
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| m.manager)
+            .collect();
+        assert!(
+            managers.iter().all(|m| !m.starts_with("kubectl")),
+            "{name}: kubectl's manager should be gone: {managers:?}"
+        );
+        assert!(managers.iter().any(|m| m == "annotator"), "{managers:?}");
+        assert_eq!(live.data.as_ref().unwrap()["key"], "new");
+    }
+}
+
 #[tokio::test]
 async fn ssa_annotations_if_not_present_ignore_and_reconcile_disabled_are_honoured() {
     let ns = cluster().namespace("apply-annotations").await.unwrap();

@@ -1,14 +1,9 @@
-//! What both reconcilers share: writing a status only when it changed, Kubernetes Events,
-//! and exponential back-off after failures.
+//! What the reconcilers share: Kubernetes Events and exponential back-off after failures
+//! (status writes are [`crate::status::StatusWriter`]'s).
 
-use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Resource;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::fmt::Debug;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -33,66 +28,6 @@ impl Error {
             source,
         }
     }
-}
-
-/// The JSON merge patch (RFC 7386) that turns `old` into `new`, or `None` when they are equal.
-/// Sending only the difference keeps status writes small, and fields that went away are sent
-/// as `null` so they are removed (a plain merge of the new status would leave them).
-pub fn merge_patch(old: &Value, new: &Value) -> Option<Value> {
-    if old == new {
-        return None;
-    }
-    match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
-            let mut patch = Map::new();
-            for (k, nv) in n {
-                match o.get(k) {
-                    Some(ov) => {
-                        if let Some(p) = merge_patch(ov, nv) {
-                            patch.insert(k.clone(), p);
-                        }
-                    }
-                    None => {
-                        patch.insert(k.clone(), nv.clone());
-                    }
-                }
-            }
-            for k in o.keys() {
-                if !n.contains_key(k) {
-                    patch.insert(k.clone(), Value::Null);
-                }
-            }
-            Some(Value::Object(patch))
-        }
-        _ => Some(new.clone()),
-    }
-}
-
-/// Writes `new` as the status of `obj` when it differs from the current one; a no-op
-/// reconcile therefore writes nothing. Returns whether a write was made.
-pub async fn patch_status<K, S>(
-    api: &Api<K>,
-    name: &str,
-    old: Option<&S>,
-    new: &S,
-) -> Result<bool, Error>
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-    S: Serialize,
-{
-    let to_json = |s: &S| serde_json::to_value(s).map_err(|e| Error::Other(e.to_string()));
-    let old = match old {
-        Some(s) => to_json(s)?,
-        None => Value::Object(Map::new()),
-    };
-    let Some(patch) = merge_patch(&old, &to_json(new)?) else {
-        return Ok(false);
-    };
-    let body = serde_json::json!({ "status": patch });
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
-        .await
-        .map_err(|e| Error::kube(format!("writing the status of {name}"), e))?;
-    Ok(true)
 }
 
 /// Publishes a Kubernetes Event about `obj`. Event failures are logged, never fatal: an
@@ -185,18 +120,6 @@ pub fn requested_at<K: Resource>(obj: &K) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn merge_patch_sends_only_differences_and_nulls_removed_fields() {
-        let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        let new = json!({"a": 1, "b": {"c": 2, "d": 4}, "f": true});
-        assert_eq!(
-            merge_patch(&old, &new),
-            Some(json!({"b": {"d": 4}, "e": null, "f": true}))
-        );
-        assert_eq!(merge_patch(&new, &new), None);
-    }
 
     #[test]
     fn backoff_doubles_and_resets() {

@@ -3,6 +3,7 @@
 //! when it changed and emitting Events on new revisions and failures.
 
 use crate::common::{self, Backoff, Error};
+use crate::status::StatusWriter;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
@@ -122,7 +123,7 @@ async fn reconcile_steps(obj: Arc<GitRepository>, ctx: Arc<Context>) -> Result<A
 
     // Step 5: write the status only if it changed.
     let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-    common::patch_status(&api, &obj.name_any(), obj.status.as_ref(), &status).await?;
+    StatusWriter::new(api, obj.as_ref()).write(&status).await?;
 
     // Step 6: events and the next run.
     match outcome {
@@ -210,7 +211,7 @@ async fn missing_secret(
         status.last_handled_reconcile_at = Some(at);
     }
     let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), namespace);
-    common::patch_status(&api, &obj.name_any(), obj.status.as_ref(), &status).await?;
+    StatusWriter::new(api, obj).write(&status).await?;
     tracing::warn!(%key, %message, "reconcile failed");
     common::publish(&ctx.recorder, obj, true, why, message).await;
     Ok(Action::requeue(ctx.backoff.failed(&key)))

@@ -8,10 +8,9 @@
 
 use crate::artifact;
 use crate::common::{self, Backoff, Error};
-use crate::substitute;
+use crate::status::StatusWriter;
 use crate::watch::WatchOptions;
 use futures::FutureExt;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
@@ -19,7 +18,6 @@ use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{finalizer, Event as Finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tug_api::conditions::{self, reason};
@@ -263,8 +261,11 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
         status.last_handled_reconcile_at = Some(at);
     }
     let started = Instant::now();
+    let mut writer = StatusWriter::new(api, ks.as_ref());
 
-    let result = run_steps(&ks, &ctx, &mut status, &timing).boxed().await;
+    let result = run_steps(&ks, &ctx, &mut writer, &mut status, &timing)
+        .boxed()
+        .await;
     let action = match result {
         Ok(Some(changes)) => {
             let revision = status.last_applied_revision.clone().unwrap_or_default();
@@ -283,9 +284,7 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                     now(),
                 ),
             );
-            common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
-                .boxed()
-                .await?;
+            writer.write(&status).boxed().await?;
             tracing::info!(%key, %revision, elapsed = ?started.elapsed(), "reconciled");
             if let Some(metrics) = &ctx.metrics {
                 for (action, n) in changes.counts() {
@@ -315,9 +314,7 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
         // A step asked to wait (dependencies, source) without it being an apply failure.
         Ok(None) => {
             retrying(&mut status);
-            let changed = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
-                .boxed()
-                .await?;
+            let changed = writer.write(&status).boxed().await?;
             if changed {
                 if let Some(ready) = conditions::find(&status.conditions, conditions::READY) {
                     if ready.reason == reason::DEPENDENCY_NOT_READY {
@@ -367,9 +364,7 @@ async fn apply(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Erro
                 conditions::remove(&mut status.conditions, conditions::STALLED);
                 retrying(&mut status);
             }
-            let changed = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), &status)
-                .boxed()
-                .await?;
+            let changed = writer.write(&status).boxed().await?;
             tracing::warn!(%key, reason = failure.reason, message = %failure.message, "reconcile failed");
             if changed {
                 common::publish(
@@ -425,13 +420,8 @@ fn mark_progressing(
 
 /// Writes a progress status. Best effort: the reconcile goes on if it fails, and its final
 /// status says how it ended.
-async fn write_progress(ks: &Kustomization, ctx: &Context, status: &KustomizationStatus) {
-    let api: Api<Kustomization> =
-        Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
-    if let Err(e) = common::patch_status(&api, &ks.name_any(), ks.status.as_ref(), status)
-        .boxed()
-        .await
-    {
+async fn write_progress(writer: &mut StatusWriter<Kustomization>, status: &KustomizationStatus) {
+    if let Err(e) = writer.write(status).boxed().await {
         tracing::debug!(error = %e, "writing the progress status failed");
     }
 }
@@ -454,6 +444,7 @@ fn retrying(status: &mut KustomizationStatus) {
 async fn run_steps(
     ks: &Kustomization,
     ctx: &Context,
+    writer: &mut StatusWriter<Kustomization>,
     status: &mut KustomizationStatus,
     timing: &Timing,
 ) -> Result<Option<tug_apply::ChangeSet>, Failure> {
@@ -501,7 +492,7 @@ async fn run_steps(
             "Reconciliation in progress",
             generation,
         );
-        write_progress(ks, ctx, status).await;
+        write_progress(writer, status).await;
     }
 
     // Step: fetch, verify and unpack the artifact.
@@ -644,7 +635,7 @@ async fn run_steps(
             let waited = tokio::select! {
                 done = &mut wait => done,
                 _ = tokio::time::sleep(HEALTH_PROGRESS_AFTER) => {
-                    write_progress(ks, ctx, status).await;
+                    write_progress(writer, status).await;
                     wait.await
                 }
             };
@@ -797,77 +788,22 @@ async fn source_artifact(
     })
 }
 
-/// `spec.postBuild`: variables from `substituteFrom` (ConfigMaps, Secrets; later ones win,
-/// `substitute` wins over all), then substitution over every object.
+/// `spec.postBuild` over the built objects; any failure is a BuildFailed.
 async fn post_build(
     ks: &Kustomization,
     ctx: &Context,
     namespace: &str,
     objects: Vec<serde_json::Value>,
 ) -> Result<Vec<serde_json::Value>, Failure> {
-    let Some(post) = &ks.spec.post_build else {
-        return Ok(objects);
-    };
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    for from in &post.substitute_from {
-        let fail = |what: String| Failure::new(reason::BUILD_FAILED, what);
-        let data: Option<BTreeMap<String, String>> = match from.kind.as_str() {
-            "ConfigMap" => Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace)
-                .get_opt(&from.name)
-                .await
-                .map_err(|e| {
-                    fail(format!(
-                        "substitute from 'ConfigMap/{namespace}/{}': {}",
-                        from.name,
-                        tug_apply::describe(&e)
-                    ))
-                })?
-                .map(|cm| cm.data.unwrap_or_default()),
-            "Secret" => Api::<Secret>::namespaced(ctx.client.clone(), namespace)
-                .get_opt(&from.name)
-                .await
-                .map_err(|e| {
-                    fail(format!(
-                        "substitute from 'Secret/{namespace}/{}': {}",
-                        from.name,
-                        tug_apply::describe(&e)
-                    ))
-                })?
-                .map(|s| {
-                    s.data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
-                        .collect()
-                }),
-            other => {
-                return Err(fail(format!(
-                    "substitute from kind '{other}' is not supported (ConfigMap or Secret)"
-                )))
-            }
-        };
-        match data {
-            Some(d) => vars.extend(d),
-            None if from.optional => {}
-            None => {
-                return Err(fail(format!(
-                    "substitute from '{}/{namespace}/{}' failed: not found",
-                    from.kind, from.name
-                )))
-            }
-        }
-    }
-    vars.extend(post.substitute.clone());
-    // Flux drops the newlines of every value (a Secret made from a file ends with one).
-    for value in vars.values_mut() {
-        value.retain(|c| c != '\n');
-    }
-    let always = post.substitute_strategy.as_deref() == Some("Always");
-    if vars.is_empty() && !always {
-        return Ok(objects);
-    }
-    substitute::substitute_objects(objects, &vars, ctx.strict_substitutions)
-        .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
+    crate::post_build::substitute(
+        &ctx.client,
+        namespace,
+        ks.spec.post_build.as_ref(),
+        objects,
+        ctx.strict_substitutions,
+    )
+    .await
+    .map_err(|e| Failure::new(reason::BUILD_FAILED, e.to_string()))
 }
 
 /// What a health check waits for: the applied objects when `spec.wait` (Flux then ignores

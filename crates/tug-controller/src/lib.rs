@@ -10,6 +10,8 @@ pub mod gitrepository;
 pub mod kustomization;
 pub mod leader;
 pub mod metrics;
+pub mod post_build;
 pub mod render;
+pub mod status;
 pub mod substitute;
 pub mod watch;

@@ -37,6 +37,9 @@ pub struct BuildArgs {
     /// Local directory to render.
     #[arg(long)]
     pub path: PathBuf,
+    /// Fail when a `${var}` of spec.postBuild has no value and no default.
+    #[arg(long)]
+    pub strict_substitute: bool,
 }
 
 async fn fetch(
@@ -73,8 +76,8 @@ async fn fetch(
 }
 
 pub async fn build(cluster: &ClusterArgs, args: BuildArgs) -> Result<ExitCode> {
-    let (_conn, ks) = fetch(cluster, &args.name).await?;
-    let objects = render(&ks, &args, cluster)?;
+    let (conn, ks) = fetch(cluster, &args.name).await?;
+    let objects = render(&conn, &ks, &args, cluster).await?;
     for obj in &objects {
         ui::out!("---\n{}", serde_yaml::to_string(obj)?)?;
     }
@@ -82,27 +85,41 @@ pub async fn build(cluster: &ClusterArgs, args: BuildArgs) -> Result<ExitCode> {
 }
 
 /// The path rendered as the controller renders it: the Kustomization's kustomize fields
-/// written into its kustomization, then `commonMetadata`.
-fn render_path(
+/// written into its kustomization, its postBuild substitution (variables read from the
+/// cluster), then `commonMetadata`.
+async fn render_path(
+    conn: &crate::cluster::Connection,
     ks: &Kustomization,
     path: &std::path::Path,
-) -> Result<Vec<serde_json::Value>, tug_controller::render::RenderError> {
-    let mut objects = tug_controller::render::render_local(
+    strict_substitute: bool,
+) -> Result<Vec<serde_json::Value>> {
+    let objects = tug_controller::render::render_local(
         path,
         &tug_controller::render::Overrides::from_spec(&ks.spec),
     )?;
+    let namespace = ks.metadata.namespace.clone().unwrap_or_default();
+    let mut objects = tug_controller::post_build::substitute(
+        &conn.client,
+        &namespace,
+        ks.spec.post_build.as_ref(),
+        objects,
+        strict_substitute,
+    )
+    .await
+    .context("postBuild substitution")?;
     if let Some(meta) = &ks.spec.common_metadata {
         tug_controller::render::set_common_metadata(&mut objects, meta);
     }
     Ok(objects)
 }
 
-fn render(
+async fn render(
+    conn: &crate::cluster::Connection,
     ks: &Kustomization,
     args: &BuildArgs,
     cluster: &ClusterArgs,
 ) -> Result<Vec<serde_json::Value>> {
-    let mut objects = render_path(ks, &args.path)?;
+    let mut objects = render_path(conn, ks, &args.path, args.strict_substitute).await?;
     let owner = Owner {
         name: ks.metadata.name.clone().unwrap_or_default(),
         namespace: cluster.namespace.clone(),
@@ -119,7 +136,8 @@ pub async fn apply(cluster: &ClusterArgs, args: ApplyArgs) -> Result<ExitCode> {
     tracing::debug!("fetched kustomization");
     let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
     ui::action(&format!("building {}", args.path.display()));
-    let objects = render_path(&ks, &args.path)
+    let objects = render_path(&conn, &ks, &args.path, false)
+        .await
         .with_context(|| format!("{display}: build failed; nothing was applied or pruned"))?;
     ui::success(&format!("built {} objects", objects.len()));
     tracing::debug!("rendered");
@@ -285,14 +303,18 @@ pub struct DiffArgs {
     /// Local directory to render and compare with the cluster.
     #[arg(long)]
     pub path: PathBuf,
+    /// Fail when a `${var}` of spec.postBuild has no value and no default.
+    #[arg(long)]
+    pub strict_substitute: bool,
 }
 
 /// Prints what `tug apply kustomization` would change; exit 1 when something would.
 pub async fn diff(cluster: &ClusterArgs, args: DiffArgs) -> Result<ExitCode> {
     let (conn, ks) = fetch(cluster, &args.name).await?;
     let display = format!("Kustomization/{}/{}", cluster.namespace, args.name);
-    let objects =
-        render_path(&ks, &args.path).with_context(|| format!("{display}: build failed"))?;
+    let objects = render_path(&conn, &ks, &args.path, args.strict_substitute)
+        .await
+        .with_context(|| format!("{display}: build failed"))?;
     let owner = Owner {
         name: args.name.clone(),
         namespace: cluster.namespace.clone(),

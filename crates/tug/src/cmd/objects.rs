@@ -71,6 +71,15 @@ fn api(conn: &Connection, kind: Kind, namespace: Option<&str>) -> Api<DynamicObj
     }
 }
 
+/// The reason of the Ready condition, if any.
+fn ready_reason(obj: &DynamicObject) -> Option<&str> {
+    obj.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?["reason"]
+        .as_str()
+}
+
 fn ready(obj: &DynamicObject) -> (String, String) {
     let conditions = obj.data["status"]["conditions"]
         .as_array()
@@ -344,7 +353,8 @@ pub async fn set_suspend(
 }
 
 /// Resumes a suspended object and asks for a reconcile at once, as `flux resume` does;
-/// with `wait`, waits until it was handled and prints the revision.
+/// with `wait`, waits until it is Ready and prints the revision (a Kustomization waiting
+/// for its dependencies is waited for, as `flux resume` does, until the timeout).
 pub async fn resume(cluster: &ClusterArgs, kind: Kind, name: &str, wait: bool) -> Result<ExitCode> {
     set_suspend(cluster, kind, name, false).await?;
     let conn = cluster.connect().await?;
@@ -358,7 +368,7 @@ pub async fn resume(cluster: &ClusterArgs, kind: Kind, name: &str, wait: bool) -
     if !wait {
         return Ok(ExitCode::SUCCESS);
     }
-    wait_handled(cluster, &api, kind, name, &requested).await
+    wait_handled(cluster, &api, kind, name, &requested, Dependencies::WaitFor).await
 }
 
 /// Deletes the object (its finalizer, when the controller runs, prunes what it applied).
@@ -438,7 +448,16 @@ pub async fn reconcile(
         .await
         .map_err(|e| anyhow!("{}: {}", kind.name(), describe_kube_error(&e)))?;
     ui::success(&format!("{} annotated", kind.name()));
-    wait_handled(cluster, &api, kind, name, &requested).await
+    wait_handled(cluster, &api, kind, name, &requested, Dependencies::Fail).await
+}
+
+/// What waiting on a reconcile does when the object says its dependencies are not ready.
+#[derive(Clone, Copy, PartialEq)]
+enum Dependencies {
+    /// Keep waiting: the controller reconciles it again once they are.
+    WaitFor,
+    /// Report it as the reconcile's failure.
+    Fail,
 }
 
 /// Waits until the controller handled the reconcile requested at `requested`; prints the
@@ -449,6 +468,7 @@ async fn wait_handled(
     kind: Kind,
     name: &str,
     requested: &str,
+    dependencies: Dependencies,
 ) -> Result<ExitCode> {
     let mut spinner = ui::Spinner::start(&format!("waiting for {} reconciliation", kind.name()));
     let deadline = Instant::now() + cluster.timeout;
@@ -471,11 +491,24 @@ async fn wait_handled(
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            if ready == "False" {
+            let waits_for_dependencies =
+                ready_reason(&obj) == Some(tug_api::conditions::reason::DEPENDENCY_NOT_READY);
+            if ready == "False"
+                && !(waits_for_dependencies && dependencies == Dependencies::WaitFor)
+            {
                 bail!("{} reconciliation failed: {message}", kind.name());
             }
         }
         if Instant::now() > deadline {
+            let (_, message) = ready(&obj);
+            if handled {
+                bail!(
+                    "timed out after {:?} waiting for {} {}/{name} to be ready: {message}",
+                    cluster.timeout,
+                    kind.name(),
+                    cluster.namespace
+                );
+            }
             bail!("timed out after {:?} waiting for {} {}/{name} to be reconciled (is `tug controller` running?)", cluster.timeout, kind.name(), cluster.namespace);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

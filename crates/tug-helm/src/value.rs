@@ -54,6 +54,11 @@ pub trait Object: fmt::Debug {
     fn truthy(&self) -> bool {
         true
     }
+    /// For an object whose Go type is a map with methods (`.Files` is `map[string][]byte`):
+    /// its entries in key order, which `range`, `len` and `index` use. `None` for structs.
+    fn map_entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
     /// For functions that accept a particular object (`date` takes a `time.Time`).
     fn as_any(&self) -> &dyn Any;
 }

@@ -6,8 +6,12 @@
 //! client-only rendering does.
 
 pub mod chart;
+pub mod engine;
 pub mod func;
+pub mod funcs;
+pub mod install;
 pub mod release;
+pub mod template;
 pub mod value;
 pub mod values;
 

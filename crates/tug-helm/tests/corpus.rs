@@ -55,7 +55,7 @@ fn render(dir: &Path, release: &str, namespace: &str) -> Result<String, String> 
         value_files.push(("values.yaml".to_string(), data));
     }
     let values =
-        tug_helm::values::user_values(&value_files, &[], &[]).map_err(|e| e.to_string())?;
+        tug_helm::install::user_values(&value_files, &[], &[]).map_err(|e| e.to_string())?;
     let chart = tug_helm::chart::load(&dir.join("chart")).map_err(|e| e.to_string())?;
     let mut opts = RenderOptions::new(release, namespace);
     opts.values = values;

@@ -38,8 +38,9 @@ pub struct TopValues {
 }
 
 /// One template to parse, and to execute unless it is a partial.
-struct Renderable {
-    text: Rc<str>,
+struct Renderable<'a> {
+    /// The template's source, converted to text only when parsed.
+    source: &'a [u8],
     /// The data of its chart (`.Values`, `.Chart`, `.Files`, ...), shared by the chart's
     /// templates; `.Template` is set in it before each execution.
     data: Value,
@@ -121,7 +122,7 @@ impl Engine {
     fn template_set(
         &self,
         order: &[String],
-        renderables: &BTreeMap<String, Renderable>,
+        renderables: &BTreeMap<String, Renderable<'_>>,
     ) -> Result<Templates, EngineError> {
         let key = order.join("\n");
         if let Some(set) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
@@ -132,7 +133,8 @@ impl Engine {
             set.set_lookup(lookup.clone());
         }
         for name in order {
-            set.parse(name, &renderables[name.as_str()].text)
+            let text = String::from_utf8_lossy(renderables[name.as_str()].source);
+            set.parse(name, &text)
                 .map_err(|e| EngineError(errors::parse_error(name, e.message())))?;
         }
         if let Ok(mut cache) = self.cache.lock() {
@@ -146,7 +148,7 @@ impl Engine {
 }
 
 /// Helm's parse and execution order: most `/` first, then reverse byte order.
-fn parse_order(renderables: &BTreeMap<String, Renderable>) -> Vec<String> {
+fn parse_order(renderables: &BTreeMap<String, Renderable<'_>>) -> Vec<String> {
     let mut names: Vec<String> = renderables.keys().cloned().collect();
     names.sort_by(|a, b| {
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
@@ -161,12 +163,12 @@ fn base_name(path: &str) -> &str {
 
 /// Helm's `recAllTpls`: builds the data of `chart` and its subcharts, collects their templates,
 /// and returns the chart's data (which its parent sees as `.Subcharts.<name>`).
-fn collect_templates(
-    chart: &Chart,
+fn collect_templates<'a>(
+    chart: &'a Chart,
     parent_path: Option<&str>,
     parent_data: Option<&Value>,
     top: &TopValues,
-    out: &mut BTreeMap<String, Renderable>,
+    out: &mut BTreeMap<String, Renderable<'a>>,
 ) -> Value {
     let is_root = parent_path.is_none();
     let values = match parent_data {
@@ -200,7 +202,7 @@ fn collect_templates(
         out.insert(
             chart.template_path(parent_path, template),
             Renderable {
-                text: Rc::from(String::from_utf8_lossy(&template.data).as_ref()),
+                source: &template.data,
                 data: data.clone(),
                 base_path: format!("{full_path}/templates"),
             },

@@ -103,5 +103,5 @@ fn user_values(args: &TemplateArgs) -> Result<tug_helm::Value, String> {
         let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         files.push((path.display().to_string(), data));
     }
-    tug_helm::values::user_values(&files, &args.set, &args.set_string).map_err(|e| e.to_string())
+    tug_helm::install::user_values(&files, &args.set, &args.set_string).map_err(|e| e.to_string())
 }

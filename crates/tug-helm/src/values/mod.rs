@@ -5,3 +5,40 @@
 pub mod yaml;
 
 pub use yaml::{load_values, merge_maps, ValuesError};
+pub mod coalesce;
+pub mod dependencies;
+
+pub use coalesce::{coalesce_values, merge_values, CoalesceError, GLOBAL_KEY};
+pub use dependencies::{check_dependencies, process_dependencies, DependencyError};
+pub mod schema;
+
+pub use schema::{validate_schema, SchemaError};
+
+use crate::chart::Chart;
+use crate::value::Value;
+
+/// Why a chart's values could not be prepared for rendering. Messages are Helm's (the
+/// command line adds its own prefix for [`PrepareError::Dependencies`] of the missing kind).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    MissingDependencies(DependencyError),
+    #[error("chart dependencies processing failed: {0}")]
+    Dependencies(DependencyError),
+    #[error(transparent)]
+    Coalesce(CoalesceError),
+    #[error("{0}")]
+    Schema(SchemaError),
+}
+
+/// Everything `helm install`/`helm template` does with values before rendering, in its order:
+/// checks declared dependencies are present, processes them (conditions, tags, aliases,
+/// import-values: `chart` is changed accordingly), coalesces the chart's defaults with `user`
+/// and validates the result against every `values.schema.json`. Returns `.Values`.
+pub fn prepare_values(chart: &mut Chart, user: &Value) -> Result<Value, PrepareError> {
+    check_dependencies(chart).map_err(PrepareError::MissingDependencies)?;
+    process_dependencies(chart, user).map_err(PrepareError::Dependencies)?;
+    let values = coalesce_values(chart, user).map_err(PrepareError::Coalesce)?;
+    validate_schema(chart, &values).map_err(PrepareError::Schema)?;
+    Ok(values)
+}

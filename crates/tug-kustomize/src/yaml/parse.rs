@@ -136,6 +136,12 @@ impl Builder {
                             "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
                         )))
                     }
+                    // go-yaml v2 decodes a timestamp into `interface{}` as its text.
+                    (None, ScalarStyle::Plain)
+                        if self.yaml11 && super::resolve::parse_timestamp(&value).is_some() =>
+                    {
+                        Ok(Value::Str(value))
+                    }
                     (None, ScalarStyle::Plain) => resolve_plain(&value),
                     _ => Ok(Value::Str(value)),
                 };

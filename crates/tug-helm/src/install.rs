@@ -93,14 +93,11 @@ pub enum RenderError {
     ReleaseName { name: String, reason: String },
     #[error("{0} charts are not installable")]
     NotInstallable(String),
-    #[error("an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}", .0.join(", "))]
-    MissingDependencies(Vec<String>),
-    #[error("chart dependencies processing failed: {0}")]
-    Dependencies(String),
-    #[error("{0}")]
-    Values(String),
-    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{0}")]
-    Schema(String),
+    #[error("an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: {0}")]
+    MissingDependencies(String),
+    /// Dependency processing, coalescing or schema validation failed.
+    #[error(transparent)]
+    Values(#[from] crate::values::PrepareError),
     #[error("chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {version}")]
     KubeVersion { constraint: String, version: String },
     #[error("{0}")]
@@ -139,22 +136,6 @@ pub fn validate_release_name(name: &str) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// Helm's `CheckDependencies`: every dependency of Chart.yaml must be in `charts/`, by name.
-fn check_dependencies(chart: &Chart) -> Result<(), RenderError> {
-    let missing: Vec<String> = chart
-        .metadata
-        .dependencies
-        .iter()
-        .filter(|d| !chart.dependencies.iter().any(|c| c.name() == d.name))
-        .map(|d| d.name.clone())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(RenderError::MissingDependencies(missing))
-    }
-}
-
 /// Renders charts into releases, reusing parsed templates across renders of the same chart.
 pub struct Renderer {
     chart: Chart,
@@ -183,10 +164,12 @@ impl Renderer {
         if !kind.is_empty() && kind != "application" {
             return Err(RenderError::NotInstallable(kind.to_string()));
         }
-        check_dependencies(&self.chart)?;
+        crate::values::check_dependencies(&self.chart)
+            .map_err(|e| RenderError::MissingDependencies(e.to_string()))?;
         validate_release_name(&opts.release_name)?;
 
-        let (chart, values) = prepare_values(&self.chart, &opts.values)?;
+        let mut chart = self.chart.clone();
+        let values = crate::values::prepare_values(&mut chart, &opts.values)?;
 
         let caps = opts.capabilities();
         let constraint = &chart.metadata.kube_version;
@@ -258,13 +241,14 @@ pub fn user_values(
         })?;
         base = crate::values::merge_maps(&base, &current);
     }
-    for item in set {
-        crate::values::strvals::parse_into(item, &base)
-            .map_err(|e| UserValuesError::Set(e.to_string()))?;
+    // TODO(helm-chart strvals): Helm's --set grammar is not available yet.
+    if let Some(item) = set.first() {
+        return Err(UserValuesError::Set(format!("{item}: --set is not supported yet")));
     }
-    for item in set_string {
-        crate::values::strvals::parse_into_string(item, &base)
-            .map_err(|e| UserValuesError::SetString(e.to_string()))?;
+    if let Some(item) = set_string.first() {
+        return Err(UserValuesError::SetString(format!(
+            "{item}: --set-string is not supported yet"
+        )));
     }
     Ok(base)
 }

@@ -1,0 +1,193 @@
+//! Go's text/template, as Helm v4 runs it: lexer, parser, executor and builtins, with Helm's
+//! engine-level functions (`include`, `tpl`, `lookup`).
+//!
+//! A [`Templates`] set is parsed once and executed many times; the parsed trees hold no `Rc`, so
+//! the set is `Send + Sync` and can be shared between renders. Execution builds `Rc` values.
+//!
+//! Errors read exactly as Go's (`template: NAME:LINE:COL: executing "NAME" at <NODE>: MESSAGE`),
+//! because Helm shows them to users and reformats them by parsing their text.
+
+mod ast;
+mod builtins;
+mod escape;
+mod exec;
+pub mod fmt;
+mod lex;
+mod literal;
+mod parse;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::func::Func;
+use crate::value::Value;
+
+pub use exec::Lookup;
+
+/// Go's own bound on nested `{{template}}` calls is 100000; a native stack cannot hold that
+/// many frames, so nesting of `template`, `include` and `tpl` together stops here, with Go's
+/// message. Helm's own `include` bound (1000 nested calls of one name) is far below it.
+pub const MAX_TEMPLATE_DEPTH: usize = 3000;
+/// How deeply parentheses and control structures may nest in one template (Go allows 10000;
+/// the parser is recursive, so it stops earlier with Go's message).
+pub const MAX_PARSE_DEPTH: usize = 1000;
+/// The most bytes one execution may write (all nested `include`/`tpl` output counted), so a
+/// runaway `range` fails instead of exhausting memory.
+pub const MAX_OUTPUT_BYTES: usize = 64 << 20;
+/// The most nodes one execution may evaluate (each action, command, and range iteration counts).
+pub const MAX_EXEC_STEPS: u64 = 50_000_000;
+
+/// The name Helm gives the root of its template set; it appears in `include` and `tpl` errors.
+pub const HELM_ROOT_NAME: &str = "gotpl";
+
+/// A failed parse or execution. `Display` is Go's message, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The text did not parse (`template: NAME:LINE: ...`).
+    Parse,
+    /// Executing failed (`template: NAME:LINE:COL: executing ...`).
+    Exec,
+    /// `execute` was asked for a template the set does not have.
+    NoTemplate,
+    /// A resource limit of this engine ([`MAX_OUTPUT_BYTES`], [`MAX_EXEC_STEPS`]) was reached.
+    Limit,
+}
+
+impl TemplateError {
+    pub(crate) fn new(kind: ErrorKind, message: String) -> TemplateError {
+        TemplateError { kind, message }
+    }
+
+    /// What failed.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Go's message (same as `Display`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// A function as the engine dispatches it: Go's builtins, Helm's engine functions, or a pure
+/// function from the caller.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FuncEntry {
+    Builtin(builtins::Builtin),
+    Include,
+    Tpl,
+    Lookup,
+    User(Func),
+}
+
+/// A Go template set: every parsed file and `define`, the functions, and the `lookup` source.
+#[derive(Clone)]
+pub struct Templates {
+    root_name: Arc<str>,
+    trees: HashMap<String, Arc<ast::Tree>>,
+    funcs: Arc<HashMap<&'static str, FuncEntry>>,
+    lookup: Arc<dyn Lookup>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.trees.keys().collect();
+        names.sort();
+        f.debug_struct("Templates")
+            .field("root_name", &self.root_name)
+            .field("templates", &names)
+            .finish()
+    }
+}
+
+/// Client-only rendering's `lookup`: every query finds nothing.
+struct EmptyLookup;
+
+impl Lookup for EmptyLookup {
+    fn lookup(
+        &self,
+        _api_version: &str,
+        _kind: &str,
+        _namespace: &str,
+        _name: &str,
+    ) -> Result<BTreeMap<String, Value>, String> {
+        Ok(BTreeMap::new())
+    }
+}
+
+impl Templates {
+    /// A set with Go's builtins, then `funcs` (which replace builtins of the same name, as
+    /// Helm's function map does), then Helm's `include`, `tpl` and `lookup`.
+    pub fn new(funcs: Vec<Func>) -> Templates {
+        let mut map: HashMap<&'static str, FuncEntry> = HashMap::new();
+        for (name, b) in builtins::BUILTINS {
+            map.insert(name, FuncEntry::Builtin(*b));
+        }
+        map.insert("lookup", FuncEntry::Lookup);
+        for f in funcs {
+            map.insert(f.name, FuncEntry::User(f));
+        }
+        map.insert("include", FuncEntry::Include);
+        map.insert("tpl", FuncEntry::Tpl);
+        Templates {
+            root_name: Arc::from(HELM_ROOT_NAME),
+            trees: HashMap::new(),
+            funcs: Arc::new(map),
+            lookup: Arc::new(EmptyLookup),
+        }
+    }
+
+    /// Names the set's root template (Helm's is [`HELM_ROOT_NAME`], the default); the name
+    /// appears in `include` errors and names the text `tpl` parses.
+    pub fn set_root_name(&mut self, name: &str) {
+        self.root_name = Arc::from(name);
+    }
+
+    /// Answers `lookup` from `l` instead of the empty client-only default.
+    pub fn set_lookup(&mut self, l: Arc<dyn Lookup>) {
+        self.lookup = l;
+    }
+
+    /// Parses `text` as the template `name` and adds it and its `define`s to the set. A
+    /// template replaces one of the same name unless its body is empty (Go's `associate`).
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
+        let trees = parse::parse(name, text, &|f| self.funcs.contains_key(f))?;
+        for tree in trees {
+            associate(&mut self.trees, tree);
+        }
+        Ok(())
+    }
+
+    /// Executes the template `name` with `data` as dot and `$`.
+    pub fn execute(&self, name: &str, data: &Value) -> Result<String, TemplateError> {
+        exec::execute(self, name, data)
+    }
+
+    /// Whether the set has a template called `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+
+    /// The names of all templates in the set, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.trees.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+/// Go's `associate`: a new tree replaces the old one of its name unless the new one is empty.
+fn associate(trees: &mut HashMap<String, Arc<ast::Tree>>, tree: ast::Tree) {
+    if tree.is_empty() && trees.contains_key(&tree.name) {
+        return;
+    }
+    trees.insert(tree.name.clone(), Arc::new(tree));
+}

@@ -8,7 +8,7 @@ use super::ast::{Arg, Branch, Command, Node, Number, Pipe, TemplateCall, Tree, V
 use super::builtins::{self, Builtin};
 use super::fmt::go_quote;
 use super::{
-    parse, ErrorKind, FuncEntry, TemplateError, Templates, MAX_EXEC_STEPS, MAX_OUTPUT_BYTES,
+    parse, Cause, ErrorKind, FuncEntry, TemplateError, Templates, MAX_EXEC_STEPS, MAX_OUTPUT_BYTES,
     MAX_TEMPLATE_DEPTH,
 };
 use crate::func::Ty;
@@ -69,6 +69,19 @@ impl PTy {
             self,
             PTy::Go(Ty::String | Ty::Int | Ty::Int64 | Ty::Float64 | Ty::Bool)
         )
+    }
+}
+
+/// Why a function call failed: the chain of its error (Go wraps it in `error calling`), or an
+/// error that must end the whole execution unwrapped (a resource limit).
+pub(crate) enum CallError {
+    Chain(Arc<Cause>),
+    Abort(TemplateError),
+}
+
+impl From<String> for CallError {
+    fn from(m: String) -> CallError {
+        CallError::Chain(Cause::leaf(m))
     }
 }
 
@@ -753,21 +766,30 @@ impl<'a, 'b> Exec<'a, 'b> {
                     Some(a) => a.to_string(),
                     None => argv[0].v.format_v(),
                 };
-                builtins::call(&callee, &argv)
+                builtins::call(&callee, &argv).map_err(CallError::from)
             }
-            FuncEntry::Builtin(b) => builtins::run(b, argv),
+            FuncEntry::Builtin(b) => builtins::run(b, argv).map_err(CallError::from),
             FuncEntry::User(f) => (f.imp)(argv.into_iter().map(|o| o.v).collect())
                 .map(Op::plain)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| CallError::from(e.to_string())),
             FuncEntry::Include => self.include(argv),
             FuncEntry::Tpl => self.tpl(argv),
             FuncEntry::Lookup => self.lookup(argv),
         };
         match result {
             Ok(v) => Ok(v),
-            Err(msg) => {
+            Err(CallError::Abort(e)) => Err(Flow::Err(e)),
+            Err(CallError::Chain(chain)) => {
                 fr.at = call_at;
-                Err(self.err(fr, format!("error calling {name}: {msg}")))
+                let Flow::Err(plain) =
+                    self.err(fr, format!("error calling {name}: {}", chain.message))
+                else {
+                    unreachable!("err always builds an error")
+                };
+                Err(Flow::Err(TemplateError::wrapping(
+                    plain.message().to_string(),
+                    chain,
+                )))
             }
         }
     }
@@ -883,12 +905,18 @@ impl<'a, 'b> Exec<'a, 'b> {
     }
 
     /// Helm's `include`: a named template executed into a string, with its nesting bound.
-    fn include(&mut self, argv: Vec<Op>) -> Result<Op, String> {
+    fn include(&mut self, argv: Vec<Op>) -> Result<Op, CallError> {
         let name = argv[0].v.as_str().unwrap_or_default().to_string();
         let data = Op::plain(argv[1].v.clone());
         let count = self.budget.includes.entry(name.clone()).or_insert(0);
         if *count > 1000 {
-            return Err(format!("rendering template has a nested reference name: {name}: unable to execute template"));
+            return Err(CallError::Chain(Arc::new(Cause {
+                message: format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ),
+                repeat: false,
+                next: Some(Cause::leaf("unable to execute template".into())),
+            })));
         }
         *count += 1;
         let r = self.nested(|ex| ex.execute_template(&name, data));
@@ -902,28 +930,26 @@ impl<'a, 'b> Exec<'a, 'b> {
     fn nested(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<(), TemplateError>,
-    ) -> Result<String, String> {
+    ) -> Result<String, CallError> {
         if self.budget.depth >= MAX_TEMPLATE_DEPTH {
-            return Err(format!(
-                "exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"
-            ));
+            return Err(depth_exceeded());
         }
         self.budget.depth += 1;
         let saved = std::mem::take(&mut self.out);
         let r = f(self);
         let out = std::mem::replace(&mut self.out, saved);
         self.budget.depth -= 1;
-        r.map(|()| out).map_err(|e| e.to_string())
+        r.map(|()| out).map_err(pass_on)
     }
 
     /// Helm's `tpl`: parses the text into a copy of the set (so its defines stay local) and
     /// executes it; `<no value>` is removed from the result as Helm does.
-    fn tpl(&mut self, argv: Vec<Op>) -> Result<Op, String> {
+    fn tpl(&mut self, argv: Vec<Op>) -> Result<Op, CallError> {
         let text = argv[0].v.as_str().unwrap_or_default().to_string();
         let data = Op::plain(argv[1].v.clone());
         let funcs = &self.set.funcs;
         let trees = parse::parse(&self.set.root_name, &text, &|f| funcs.contains_key(f))
-            .map_err(|e| format!("cannot parse template {}: {e}", go_quote(&text)))?;
+            .map_err(|e| wrap(format!("cannot parse template {}: {e}", go_quote(&text)), e))?;
         let mut local: HashMap<String, Arc<Tree>> = HashMap::new();
         let mut main: Option<Arc<Tree>> = None;
         for tree in trees {
@@ -947,9 +973,7 @@ impl<'a, 'b> Exec<'a, 'b> {
             parent: Some(self.scope),
         };
         if self.budget.depth >= MAX_TEMPLATE_DEPTH {
-            return Err(format!(
-                "exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"
-            ));
+            return Err(depth_exceeded());
         }
         self.budget.depth += 1;
         let mut inner = Exec {
@@ -963,20 +987,49 @@ impl<'a, 'b> Exec<'a, 'b> {
         self.budget.depth -= 1;
         match r {
             Ok(()) => Ok(Op::plain(Value::from(out.replace("<no value>", "")))),
-            Err(e) => Err(format!(
-                "error during tpl function execution for {}: {e}",
-                go_quote(&text)
+            Err(e) if e.kind() == ErrorKind::Limit => Err(CallError::Abort(e)),
+            Err(e) => Err(wrap(
+                format!(
+                    "error during tpl function execution for {}: {e}",
+                    go_quote(&text)
+                ),
+                e,
             )),
         }
     }
 
-    fn lookup(&mut self, argv: Vec<Op>) -> Result<Op, String> {
+    fn lookup(&mut self, argv: Vec<Op>) -> Result<Op, CallError> {
         let s = |i: usize| argv[i].v.as_str().unwrap_or_default().to_string();
         self.set
             .lookup
             .lookup(&s(0), &s(1), &s(2), &s(3))
             .map(|m| Op::plain(Value::map(m)))
+            .map_err(CallError::from)
     }
+}
+
+fn depth_exceeded() -> CallError {
+    CallError::Abort(TemplateError::new(
+        ErrorKind::Limit,
+        format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+    ))
+}
+
+/// An inner template error as a function's error: limits end everything, others are wrapped.
+fn pass_on(e: TemplateError) -> CallError {
+    if e.kind() == ErrorKind::Limit {
+        return CallError::Abort(e);
+    }
+    CallError::Chain(e.head().clone())
+}
+
+/// `fmt.Errorf("...: %w", e)`: a message on top of the inner chain.
+fn wrap(message: String, e: TemplateError) -> CallError {
+    CallError::Chain(Arc::new(Cause {
+        message,
+        repeat: false,
+        next: Some(e.head().clone()),
+    }))
 }
 
 /// Go's `truth` for `and`/`or`/`not` (same as `if`).

@@ -627,11 +627,7 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => rev.extend_from_slice(b"b0"),
-                8 => {
-                    if rev.last() != Some(&b'0') {
-                        rev.push(b'0');
-                    }
-                }
+                8 if rev.last() != Some(&b'0') => rev.push(b'0'),
                 16 => {
                     rev.push(digits[16]);
                     rev.push(b'0');
@@ -933,12 +929,12 @@ mod tests {
                 "%q|%5.1f|%-5s|%T",
                 vec![
                     Value::str("x\"y"),
-                    Value::Float(3.14159),
+                    Value::Float(2.6875),
                     Value::str("ab"),
                     Value::Float(1.0)
                 ]
             ),
-            "\"x\\\"y\"|  3.1|ab   |float64"
+            "\"x\\\"y\"|  2.7|ab   |float64"
         );
         assert_eq!(
             f(

@@ -366,11 +366,11 @@ impl<'a> Lexer<'a> {
                 self.paren_depth += 1;
             }
             ')' => {
-                self.emit(ItemType::RightParen);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
                     return self.error("unexpected right paren".into());
                 }
+                self.emit(ItemType::RightParen);
             }
             c if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemType::Char),
             c => {
@@ -567,7 +567,11 @@ impl<'a> Lexer<'a> {
 
 /// Go's `%#U`: `U+0041 'A'`.
 pub(crate) fn unicode_hash(c: char) -> String {
-    format!("U+{:04X} '{}'", c as u32, c)
+    if super::fmt::is_print(c) {
+        format!("U+{:04X} '{}'", c as u32, c)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
 }
 
 #[cfg(test)]

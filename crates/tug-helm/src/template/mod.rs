@@ -12,6 +12,7 @@ mod builtins;
 mod escape;
 mod exec;
 pub mod fmt;
+mod helm_error;
 mod lex;
 mod literal;
 mod parse;
@@ -42,10 +43,31 @@ pub const HELM_ROOT_NAME: &str = "gotpl";
 
 /// A failed parse or execution. `Display` is Go's message, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", head.message)]
 pub struct TemplateError {
     kind: ErrorKind,
-    message: String,
+    /// This error's message and the errors it wraps, as Go's `errors.Unwrap` reaches them;
+    /// Helm's error reformatting walks them. Shared, so wrapping a deep error copies nothing.
+    head: Arc<Cause>,
+}
+
+/// One error of a wrapping chain.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Cause {
+    pub message: String,
+    /// Go's `ExecError` wraps an error with the same text: the message counts twice.
+    pub repeat: bool,
+    pub next: Option<Arc<Cause>>,
+}
+
+impl Cause {
+    pub(crate) fn leaf(message: String) -> Arc<Cause> {
+        Arc::new(Cause {
+            message,
+            repeat: false,
+            next: None,
+        })
+    }
 }
 
 /// What failed.
@@ -63,7 +85,51 @@ pub enum ErrorKind {
 
 impl TemplateError {
     pub(crate) fn new(kind: ErrorKind, message: String) -> TemplateError {
-        TemplateError { kind, message }
+        TemplateError {
+            kind,
+            head: Arc::new(Cause {
+                message,
+                repeat: kind == ErrorKind::Exec,
+                next: None,
+            }),
+        }
+    }
+
+    /// An execution error wrapping the error of a function (`error calling NAME: %w`).
+    pub(crate) fn wrapping(message: String, cause: Arc<Cause>) -> TemplateError {
+        TemplateError {
+            kind: ErrorKind::Exec,
+            head: Arc::new(Cause {
+                message,
+                repeat: true,
+                next: Some(cause),
+            }),
+        }
+    }
+
+    pub(crate) fn head(&self) -> &Arc<Cause> {
+        &self.head
+    }
+
+    /// The messages of this error and the errors it wraps, outermost first, as Go's
+    /// `errors.Unwrap` visits them.
+    pub fn chain(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut cur = Some(&self.head);
+        while let Some(c) = cur {
+            out.push(c.message.as_str());
+            if c.repeat {
+                out.push(c.message.as_str());
+            }
+            cur = c.next.as_ref();
+        }
+        out
+    }
+
+    /// The message as Helm's engine reports this error for the template file `filename`
+    /// (its `cleanupParseError` and `reformatExecErrorMsg`).
+    pub fn helm_message(&self, filename: &str) -> String {
+        helm_error::reformat(self, filename)
     }
 
     /// What failed.
@@ -73,7 +139,7 @@ impl TemplateError {
 
     /// Go's message (same as `Display`).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.head.message
     }
 }
 
@@ -191,3 +257,6 @@ fn associate(trees: &mut HashMap<String, Arc<ast::Tree>>, tree: ast::Tree) {
     }
     trees.insert(tree.name.clone(), Arc::new(tree));
 }
+
+#[cfg(test)]
+mod tests;

@@ -416,6 +416,7 @@ impl<'a> Parser<'a> {
             } else if next.typ == ItemType::Char && self.val(&next) == "," {
                 self.next_non_space();
                 pipe.decl.push(self.variable(v.pos, &name));
+                self.vars.push(name);
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {

@@ -650,10 +650,12 @@ impl<'a, 'b> Exec<'a, 'b> {
         fin: Option<Op>,
         receiver: Op,
     ) -> R<Op> {
-        let typ = if receiver.boxed {
-            "interface {}".to_string()
-        } else {
-            receiver.v.type_name()
+        let typ = || {
+            if receiver.boxed {
+                "interface {}".to_string()
+            } else {
+                receiver.v.type_name()
+            }
         };
         match &receiver.v {
             Value::Nil if !receiver.boxed => Ok(Op::nil()),
@@ -671,7 +673,9 @@ impl<'a, 'b> Exec<'a, 'b> {
                 }
                 fr.at = at;
                 match o.member(name, argv) {
-                    None => Err(self.err(fr, format!("can't evaluate field {name} in type {typ}"))),
+                    None => {
+                        Err(self.err(fr, format!("can't evaluate field {name} in type {}", typ())))
+                    }
                     Some(Ok(v)) => Ok(Op::plain(v)),
                     Some(Err(e)) => Err(self.err(fr, format!("error calling {name}: {e}"))),
                 }
@@ -683,7 +687,7 @@ impl<'a, 'b> Exec<'a, 'b> {
                 let v = m.borrow().get(name).cloned().unwrap_or(Value::Nil);
                 Ok(Op { v, boxed: true })
             }
-            _ => Err(self.err(fr, format!("can't evaluate field {name} in type {typ}"))),
+            _ => Err(self.err(fr, format!("can't evaluate field {name} in type {}", typ()))),
         }
     }
 

@@ -400,7 +400,53 @@ impl Printer {
         self.print_value(v, verb, 0);
     }
 
+    /// `%#v`: Go syntax for composites (`[]interface {}{"a", 1}`).
+    fn print_go_syntax(&mut self, v: &Value, depth: usize) -> bool {
+        match v {
+            Value::Nil if depth > 0 => self.buf.push_str("interface {}(nil)"),
+            Value::List(l) => {
+                self.buf.push_str(&v.type_name());
+                self.buf.push('{');
+                for (i, item) in l.items.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push_str(", ");
+                    }
+                    self.print_value(item, 'v', depth + 1);
+                }
+                self.buf.push('}');
+            }
+            Value::Map(m) => {
+                self.buf.push_str(&v.type_name());
+                self.buf.push('{');
+                for (i, (k, item)) in m.borrow().iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push_str(", ");
+                    }
+                    self.buf.push_str(&go_quote(k));
+                    self.buf.push(':');
+                    self.print_value(item, 'v', depth + 1);
+                }
+                self.buf.push('}');
+            }
+            Value::Bytes(b) => {
+                self.buf.push_str("[]byte{");
+                for (i, byte) in b.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push_str(", ");
+                    }
+                    self.buf.push_str(&format!("{byte:#x}"));
+                }
+                self.buf.push('}');
+            }
+            _ => return false,
+        }
+        true
+    }
+
     fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+        if verb == 'v' && self.f.sharp_v && self.print_go_syntax(v, depth) {
+            return;
+        }
         match v {
             Value::Nil => {
                 if depth == 0 {

@@ -7,10 +7,7 @@ use std::sync::Arc;
 use super::ast::{Arg, Branch, Command, Node, Number, Pipe, TemplateCall, Tree, Variable};
 use super::builtins::{self, Builtin};
 use super::fmt::go_quote;
-use super::{
-    parse, Cause, ErrorKind, FuncEntry, TemplateError, Templates, MAX_EXEC_STEPS, MAX_OUTPUT_BYTES,
-    MAX_TEMPLATE_DEPTH,
-};
+use super::{parse, Cause, ErrorKind, FuncEntry, TemplateError, Templates};
 use crate::func::Ty;
 use crate::value::Value;
 
@@ -249,9 +246,10 @@ impl<'a, 'b> Exec<'a, 'b> {
 
     fn step(&mut self) -> R<()> {
         self.budget.steps += 1;
-        if self.budget.steps > MAX_EXEC_STEPS {
+        let max = self.set.limits.max_steps;
+        if self.budget.steps > max {
             return Err(limit_error(format!(
-                "template execution exceeded {MAX_EXEC_STEPS} steps"
+                "template execution exceeded {max} steps"
             )));
         }
         Ok(())
@@ -259,10 +257,9 @@ impl<'a, 'b> Exec<'a, 'b> {
 
     fn write(&mut self, s: &str) -> R<()> {
         self.budget.written += s.len();
-        if self.budget.written > MAX_OUTPUT_BYTES {
-            return Err(limit_error(format!(
-                "template output exceeded {MAX_OUTPUT_BYTES} bytes"
-            )));
+        let max = self.set.limits.max_output_bytes;
+        if self.budget.written > max {
+            return Err(limit_error(format!("template output exceeded {max} bytes")));
         }
         self.out.push_str(s);
         Ok(())
@@ -444,11 +441,9 @@ impl<'a, 'b> Exec<'a, 'b> {
         let Some(tree) = self.scope.get(&t.name) else {
             return Err(self.err(fr, format!("template {} not defined", go_quote(&t.name))));
         };
-        if self.budget.depth >= MAX_TEMPLATE_DEPTH {
-            return Err(self.err(
-                fr,
-                format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
-            ));
+        let max = self.set.limits.max_depth;
+        if self.budget.depth >= max {
+            return Err(self.err(fr, format!("exceeded maximum template depth ({max})")));
         }
         let data = match &t.pipe {
             Some(p) => self.eval_pipeline(fr, dot, p)?,
@@ -935,8 +930,8 @@ impl<'a, 'b> Exec<'a, 'b> {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<(), TemplateError>,
     ) -> Result<String, CallError> {
-        if self.budget.depth >= MAX_TEMPLATE_DEPTH {
-            return Err(depth_exceeded());
+        if self.budget.depth >= self.set.limits.max_depth {
+            return Err(depth_exceeded(self.set.limits.max_depth));
         }
         self.budget.depth += 1;
         let saved = std::mem::take(&mut self.out);
@@ -976,8 +971,8 @@ impl<'a, 'b> Exec<'a, 'b> {
             trees: &local,
             parent: Some(self.scope),
         };
-        if self.budget.depth >= MAX_TEMPLATE_DEPTH {
-            return Err(depth_exceeded());
+        if self.budget.depth >= self.set.limits.max_depth {
+            return Err(depth_exceeded(self.set.limits.max_depth));
         }
         self.budget.depth += 1;
         let mut inner = Exec {
@@ -1012,10 +1007,10 @@ impl<'a, 'b> Exec<'a, 'b> {
     }
 }
 
-fn depth_exceeded() -> CallError {
+fn depth_exceeded(max: usize) -> CallError {
     CallError::Abort(TemplateError::new(
         ErrorKind::Limit,
-        format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+        format!("exceeded maximum template depth ({max})"),
     ))
 }
 

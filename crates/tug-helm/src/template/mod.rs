@@ -38,6 +38,27 @@ pub const MAX_OUTPUT_BYTES: usize = 64 << 20;
 /// The most nodes one execution may evaluate (each action, command, and range iteration counts).
 pub const MAX_EXEC_STEPS: u64 = 50_000_000;
 
+/// Resource bounds of one execution (defaults: the constants above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Nesting of `template`, `include` and `tpl` together.
+    pub max_depth: usize,
+    /// Bytes written, nested `include`/`tpl` output counted.
+    pub max_output_bytes: usize,
+    /// Nodes evaluated.
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: MAX_TEMPLATE_DEPTH,
+            max_output_bytes: MAX_OUTPUT_BYTES,
+            max_steps: MAX_EXEC_STEPS,
+        }
+    }
+}
+
 /// The name Helm gives the root of its template set; it appears in `include` and `tpl` errors.
 pub const HELM_ROOT_NAME: &str = "gotpl";
 
@@ -161,6 +182,7 @@ pub struct Templates {
     trees: HashMap<String, Arc<ast::Tree>>,
     funcs: Arc<HashMap<&'static str, FuncEntry>>,
     lookup: Arc<dyn Lookup>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Templates {
@@ -208,7 +230,13 @@ impl Templates {
             trees: HashMap::new(),
             funcs: Arc::new(map),
             lookup: Arc::new(EmptyLookup),
+            limits: Limits::default(),
         }
+    }
+
+    /// Replaces the resource bounds of executions.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// Names the set's root template (Helm's is [`HELM_ROOT_NAME`], the default); the name

@@ -150,3 +150,200 @@ fn a_parsed_set_is_shared_between_threads() {
         .collect();
     assert_eq!(outs, vec!["0-3", "1-3"]);
 }
+
+fn run_on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(STACK_FOR_DEEP_TEMPLATES)
+        .spawn(f)
+        .expect("spawns")
+        .join()
+        .expect("does not panic")
+}
+
+fn execute_text(text: &str) -> Result<String, super::TemplateError> {
+    let mut set = Templates::new(Vec::new());
+    set.parse("t", text)?;
+    set.execute("t", &Value::empty_map())
+}
+
+#[test]
+fn endless_template_recursion_stops_at_the_depth_bound() {
+    let err = run_on_big_stack(|| {
+        execute_text(r#"{{ define "r" }}x{{ template "r" . }}{{ end }}{{ template "r" . }}"#)
+            .expect_err("recursion is bounded")
+            .to_string()
+    });
+    assert_eq!(
+        err,
+        format!(
+            "template: t:1:29: executing \"r\" at <{{{{template \"r\" .}}}}>: exceeded maximum template depth ({})",
+            super::MAX_TEMPLATE_DEPTH
+        )
+    );
+}
+
+#[test]
+fn endless_tpl_recursion_is_bounded_too() {
+    let err = run_on_big_stack(|| {
+        let mut set = Templates::new(Vec::new());
+        set.parse("t", "{{ tpl .t . }}").expect("parses");
+        let mut m = BTreeMap::new();
+        m.insert("t".to_string(), Value::str("{{ tpl .t . }}"));
+        set.execute("t", &Value::map(m))
+            .expect_err("recursion is bounded")
+    });
+    assert_eq!(err.kind(), super::ErrorKind::Limit);
+    assert!(err.to_string().contains("exceeded maximum template depth"));
+}
+
+#[test]
+fn runaway_output_fails_instead_of_filling_memory() {
+    let mut set = Templates::new(Vec::new());
+    set.set_limits(super::Limits {
+        max_output_bytes: 1 << 20,
+        ..super::Limits::default()
+    });
+    // 10^9 iterations of a 10-byte text: far beyond the bound, stopped after 1 MiB.
+    let text =
+        "{{ range 1000 }}{{ range 1000 }}{{ range 1000 }}0123456789{{ end }}{{ end }}{{ end }}";
+    set.parse("t", text).expect("parses");
+    let err = set
+        .execute("t", &Value::empty_map())
+        .expect_err("output is bounded");
+    assert_eq!(err.kind(), super::ErrorKind::Limit);
+    assert_eq!(err.to_string(), "template output exceeded 1048576 bytes");
+}
+
+#[test]
+fn runaway_loops_without_output_hit_the_step_bound() {
+    let mut set = Templates::new(Vec::new());
+    set.set_limits(super::Limits {
+        max_steps: 100_000,
+        ..super::Limits::default()
+    });
+    set.parse(
+        "t",
+        "{{ range 100000 }}{{ range 100000 }}{{ end }}{{ end }}",
+    )
+    .expect("parses");
+    let err = set
+        .execute("t", &Value::empty_map())
+        .expect_err("steps are bounded");
+    assert_eq!(err.to_string(), "template execution exceeded 100000 steps");
+}
+
+#[test]
+fn deep_nesting_is_a_parse_error_not_a_crash() {
+    let (parens, ifs) = run_on_big_stack(|| {
+        let n = super::MAX_PARSE_DEPTH + 1;
+        let parens = format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
+        let ifs = format!("{}{}", "{{ if 1 }}".repeat(n), "{{ end }}".repeat(n));
+        (
+            execute_text(&parens).expect_err("too deep").to_string(),
+            execute_text(&ifs).expect_err("too deep").to_string(),
+        )
+    });
+    assert_eq!(parens, "template: t:1: max expression depth exceeded");
+    assert_eq!(ifs, "template: t:1: max expression depth exceeded");
+}
+
+/// Random token soups through the parser and executor: errors are fine, panics are not.
+#[test]
+fn arbitrary_text_never_panics() {
+    const PIECES: &[&str] = &[
+        "{{",
+        "}}",
+        "{{-",
+        "-}}",
+        " ",
+        "\n",
+        "(",
+        ")",
+        "|",
+        ".",
+        ".a",
+        ".b",
+        "$",
+        "$x",
+        ":=",
+        "=",
+        ",",
+        "if",
+        "else",
+        "end",
+        "range",
+        "with",
+        "define",
+        "template",
+        "block",
+        "break",
+        "continue",
+        "nil",
+        "true",
+        "1",
+        "-1",
+        "1.5",
+        "0x",
+        "'a'",
+        "'",
+        "\"s\"",
+        "\"",
+        "`r`",
+        "`",
+        "/*",
+        "*/",
+        "len",
+        "index",
+        "slice",
+        "printf",
+        "\"%d %v %!\"",
+        "print",
+        "eq",
+        "lt",
+        "and",
+        "or",
+        "not",
+        "call",
+        "html",
+        "js",
+        "include",
+        "tpl",
+        "lookup",
+        "\"t\"",
+        "é",
+        "\\",
+        "%",
+        "{{/*",
+        "*/}}",
+        "1e400",
+        "0b2",
+        "9223372036854775808",
+    ];
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    run_on_big_stack(move || {
+        let mut data = BTreeMap::new();
+        data.insert(
+            "a".to_string(),
+            Value::list(vec![Value::Float(1.0), Value::Nil]),
+        );
+        data.insert("b".to_string(), Value::str("x"));
+        let data = Value::map(data);
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let mut set = Templates::new(Vec::new());
+            if set.parse("t", &text).is_ok() {
+                let _ = set.execute("t", &data);
+                let _ = set.execute("missing", &data);
+            }
+        }
+    });
+}

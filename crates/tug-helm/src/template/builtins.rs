@@ -53,16 +53,16 @@ pub(crate) const BUILTINS: &[(&str, Builtin)] = &[
 ];
 
 /// The Go signature: fixed parameters and the variadic one.
-pub(crate) fn signature(b: Builtin) -> (Vec<PTy>, Option<PTy>) {
+pub(crate) fn signature(b: Builtin) -> (&'static [PTy], Option<PTy>) {
     use Builtin::*;
-    let r = PTy::Reflect;
-    let any = PTy::Go(Ty::Any);
+    const R: PTy = PTy::Reflect;
+    const ANY: PTy = PTy::Go(Ty::Any);
     match b {
-        And | Or | Call | Index | Slice | Eq => (vec![r], Some(r)),
-        Not | Len => (vec![r], None),
-        Html | Js | Urlquery | Print | Println => (vec![], Some(any)),
-        Printf => (vec![PTy::Go(Ty::String)], Some(any)),
-        Ne | Lt | Le | Gt | Ge => (vec![r, r], None),
+        And | Or | Call | Index | Slice | Eq => (&[R], Some(R)),
+        Not | Len => (&[R], None),
+        Html | Js | Urlquery | Print | Println => (&[], Some(ANY)),
+        Printf => (&[PTy::Go(Ty::String)], Some(ANY)),
+        Ne | Lt | Le | Gt | Ge => (&[R, R], None),
     }
 }
 

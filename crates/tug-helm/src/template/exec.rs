@@ -69,6 +69,29 @@ impl PTy {
     }
 }
 
+/// A function's fixed parameters, borrowed from its signature.
+#[derive(Clone, Copy)]
+enum Params {
+    Engine(&'static [PTy]),
+    Go(&'static [Ty]),
+}
+
+impl Params {
+    fn len(self) -> usize {
+        match self {
+            Params::Engine(p) => p.len(),
+            Params::Go(p) => p.len(),
+        }
+    }
+
+    fn get(self, i: usize) -> PTy {
+        match self {
+            Params::Engine(p) => p[i],
+            Params::Go(p) => PTy::Go(p[i]),
+        }
+    }
+}
+
 /// Why a function call failed: the chain of its error (Go wraps it in `error calling`), or an
 /// error that must end the whole execution unwrapped (a resource limit).
 pub(crate) enum CallError {
@@ -699,16 +722,16 @@ impl<'a, 'b> Exec<'a, 'b> {
             return Err(self.err(fr, format!("{} is not a defined function", go_quote(name))));
         };
         let args = if args.is_empty() { args } else { &args[1..] };
-        let (params, variadic): (Vec<PTy>, Option<PTy>) = match entry {
-            FuncEntry::Builtin(b) => builtins::signature(b),
-            FuncEntry::User(f) => (
-                f.sig.params.iter().map(|t| PTy::Go(*t)).collect(),
-                f.sig.variadic.map(PTy::Go),
-            ),
-            FuncEntry::Include | FuncEntry::Tpl => {
-                (vec![PTy::Go(Ty::String), PTy::Go(Ty::Any)], None)
+        const INCLUDE: &[PTy] = &[PTy::Go(Ty::String), PTy::Go(Ty::Any)];
+        const LOOKUP: &[PTy] = &[PTy::Go(Ty::String); 4];
+        let (params, variadic) = match entry {
+            FuncEntry::Builtin(b) => {
+                let (p, v) = builtins::signature(b);
+                (Params::Engine(p), v)
             }
-            FuncEntry::Lookup => (vec![PTy::Go(Ty::String); 4], None),
+            FuncEntry::User(f) => (Params::Go(f.sig.params), f.sig.variadic.map(PTy::Go)),
+            FuncEntry::Include | FuncEntry::Tpl => (Params::Engine(INCLUDE), None),
+            FuncEntry::Lookup => (Params::Engine(LOOKUP), None),
         };
         let num_in = args.len() + usize::from(fin.is_some());
         let num_fixed = params.len();
@@ -745,7 +768,7 @@ impl<'a, 'b> Exec<'a, 'b> {
         let mut argv: Vec<Op> = Vec::with_capacity(num_in);
         for (i, a) in args.iter().enumerate() {
             let ty = if i < num_fixed {
-                params[i]
+                params.get(i)
             } else {
                 variadic.unwrap_or(PTy::Go(Ty::Any))
             };
@@ -753,7 +776,7 @@ impl<'a, 'b> Exec<'a, 'b> {
         }
         if let Some(f) = fin {
             let ty = if num_in - 1 < num_fixed {
-                params[num_in - 1]
+                params.get(num_in - 1)
             } else {
                 variadic.unwrap_or(PTy::Go(Ty::Any))
             };
@@ -907,7 +930,10 @@ impl<'a, 'b> Exec<'a, 'b> {
     fn include(&mut self, argv: Vec<Op>) -> Result<Op, CallError> {
         let name = argv[0].v.as_str().unwrap_or_default().to_string();
         let data = Op::plain(argv[1].v.clone());
-        let count = self.budget.includes.entry(name.clone()).or_insert(0);
+        let count = match self.budget.includes.get_mut(&name) {
+            Some(c) => c,
+            None => self.budget.includes.entry(name.clone()).or_insert(0),
+        };
         if *count > 1000 {
             return Err(CallError::Chain(Arc::new(Cause {
                 message: format!(

@@ -347,3 +347,16 @@ fn arbitrary_text_never_panics() {
         }
     });
 }
+
+#[test]
+fn with_render_stack_runs_helms_deepest_include_nesting() {
+    // 1001 nested includes of one name: the most Helm allows.
+    let text = r#"{{ define "d" }}{{ if lt (len .) 1000 }}{{ include "d" (print . "x") }}{{ end }}{{ end }}{{ include "d" "" }}"#;
+    let out = super::with_render_stack(|| {
+        let mut set = Templates::new(Vec::new());
+        set.parse("t", text).expect("parses");
+        set.execute("t", &Value::Nil).map_err(|e| e.to_string())
+    })
+    .expect("a thread starts");
+    assert_eq!(out, Ok(String::new()));
+}

@@ -5,7 +5,16 @@
 //! the set is `Send + Sync` and can be shared between renders. Execution builds `Rc` values.
 //!
 //! Errors read exactly as Go's (`template: NAME:LINE:COL: executing "NAME" at <NODE>: MESSAGE`),
-//! because Helm shows them to users and reformats them by parsing their text.
+//! because Helm shows them to users and reformats them by parsing their text
+//! ([`TemplateError::helm_message`] does that rewording).
+//!
+//! Known departures from Go, all outside what charts do in practice:
+//! - complex constants (`{{ 1i }}`) are an execution error instead of `(0+1i)`;
+//! - nesting of `template`/`include`/`tpl` stops at [`MAX_TEMPLATE_DEPTH`] (Go: 100000), and
+//!   control structures nested deeper than [`MAX_PARSE_DEPTH`] are a parse error (Go: no bound);
+//! - a `\x` escape that makes a string invalid UTF-8 yields U+FFFD (values are Rust strings);
+//! - `index` of a string yields an `int` where Go yields a `uint8` (only `%T` can tell);
+//! - `%b`, `%x` and `%X` of a float print as `%g`.
 
 mod ast;
 mod builtins;

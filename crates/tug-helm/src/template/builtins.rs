@@ -154,7 +154,7 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
 
 /// Go's `index`.
 fn index(item: &Op, indexes: &[Op]) -> Result<Op, String> {
-    let mut item = item.clone();
+    let mut item = with_elements(item.clone());
     if item.v.is_nil() {
         return Err("index of untyped nil".into());
     }
@@ -162,6 +162,7 @@ fn index(item: &Op, indexes: &[Op]) -> Result<Op, String> {
         if item.v.is_nil() {
             return Err("index of nil pointer".into());
         }
+        item = with_elements(item);
         item = match &item.v {
             Value::List(l) => {
                 let x = index_arg(&idx.v, l.items.len())?;
@@ -206,6 +207,17 @@ fn index(item: &Op, indexes: &[Op]) -> Result<Op, String> {
         };
     }
     Ok(item)
+}
+
+/// An object that is a Go slice or map underneath, as that slice or map.
+fn with_elements(op: Op) -> Op {
+    match &op.v {
+        Value::Object(o) => match o.elements() {
+            Some(v) => Op::plain(v),
+            None => op,
+        },
+        _ => op,
+    }
 }
 
 /// Go's `slice` (Helm replaces it with Sprig's, for lists only).
@@ -253,6 +265,7 @@ fn slice(item: &Value, indexes: &[Op]) -> Result<Value, String> {
 
 /// Go's `len`: bytes of a string, elements of a list or map.
 fn length(item: &Op) -> Result<usize, String> {
+    let item = with_elements(item.clone());
     match &item.v {
         Value::Nil if item.boxed => Err("len of nil pointer".into()),
         Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),

@@ -361,6 +361,11 @@ impl<'a, 'b> Exec<'a, 'b> {
         val: &Value,
         mark: usize,
     ) -> R<bool> {
+        if let Value::Object(o) = val {
+            if let Some(inner) = o.elements() {
+                return self.range_items(fr, b, &inner, mark);
+            }
+        }
         match val {
             Value::List(l) => {
                 let boxed = l.kind == crate::value::ListKind::Interface;

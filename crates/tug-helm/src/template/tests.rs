@@ -360,3 +360,67 @@ fn with_render_stack_runs_helms_deepest_include_nesting() {
     .expect("a thread starts");
     assert_eq!(out, Ok(String::new()));
 }
+
+/// A Go slice type with a method, like Helm's `chartutil.VersionSet`.
+#[derive(Debug)]
+struct VersionSet(Vec<&'static str>);
+
+impl crate::value::Object for VersionSet {
+    fn type_name(&self) -> String {
+        "common.VersionSet".into()
+    }
+    fn member(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Option<Result<Value, crate::func::FuncError>> {
+        match (name, args.as_slice()) {
+            ("Has", [Value::String(v)]) => Some(Ok(Value::Bool(self.0.contains(&&**v)))),
+            ("Has", _) => Some(Err(crate::func::FuncError::msg("Has takes one string"))),
+            _ => None,
+        }
+    }
+    fn format_v(&self) -> String {
+        format!("[{}]", self.0.join(" "))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn elements(&self) -> Option<Value> {
+        Some(Value::string_list(
+            self.0.iter().map(|s| s.to_string()).collect(),
+        ))
+    }
+}
+
+#[test]
+fn objects_answer_fields_methods_range_len_and_index() {
+    let mut caps = BTreeMap::new();
+    caps.insert(
+        "APIVersions".to_string(),
+        Value::Object(std::rc::Rc::new(VersionSet(vec!["v1", "apps/v1"]))),
+    );
+    let mut top = BTreeMap::new();
+    top.insert("Capabilities".to_string(), Value::map(caps));
+    let data = Value::map(top);
+    let run = |text: &str| {
+        let mut set = Templates::new(Vec::new());
+        set.parse("t", text).expect("parses");
+        set.execute("t", &data).map_err(|e| e.to_string())
+    };
+    let v = ".Capabilities.APIVersions";
+    assert_eq!(
+        run(&format!(
+            "{{{{ {v}.Has \"apps/v1\" }}}} {{{{ {v}.Has \"x\" }}}} {{{{ len {v} }}}} {{{{ index {v} 1 }}}} {{{{ range {v} }}}}<{{{{ . }}}}>{{{{ end }}}} {{{{ {v} }}}} {{{{ printf \"%T\" {v} }}}} {{{{ if {v} }}}}T{{{{ end }}}}"
+        )),
+        Ok("true false 2 apps/v1 <v1><apps/v1> [v1 apps/v1] common.VersionSet T".to_string())
+    );
+    assert_eq!(
+        run(&format!("{{{{ {v}.Nope }}}}")),
+        Err("template: t:1:16: executing \"t\" at <.Capabilities.APIVersions.Nope>: can't evaluate field Nope in type interface {}".to_string())
+    );
+    assert_eq!(
+        run(&format!("{{{{ {v}.Has 1 2 }}}}")),
+        Err("template: t:1:16: executing \"t\" at <.Capabilities.APIVersions.Has>: error calling Has: Has takes one string".to_string())
+    );
+}

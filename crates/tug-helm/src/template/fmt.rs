@@ -98,6 +98,10 @@ struct Printer {
     f: Flags,
 }
 
+/// How deeply nested lists and maps are printed; deeper levels print as `...` (Go has no
+/// bound, but no chart nests values anywhere near this deep).
+pub const MAX_PRINT_DEPTH: usize = 10_000;
+
 const LDIGITS: &[u8] = b"0123456789abcdefx";
 const UDIGITS: &[u8] = b"0123456789ABCDEFX";
 
@@ -444,6 +448,11 @@ impl Printer {
     }
 
     fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+        // Values built by templates can nest without bound; the printer recurses natively.
+        if depth > MAX_PRINT_DEPTH {
+            self.buf.push_str("...");
+            return;
+        }
         if verb == 'v' && self.f.sharp_v && self.print_go_syntax(v, depth) {
             return;
         }

@@ -244,16 +244,18 @@ impl Lookup for EmptyLookup {
 
 impl Templates {
     /// A set with Go's builtins, then `funcs` (which replace builtins of the same name, as
-    /// Helm's function map does), then Helm's `include`, `tpl` and `lookup`.
+    /// Helm's function map does), then Helm's `include`, `tpl` and `lookup` (which nothing in
+    /// `funcs` replaces).
     pub fn new(funcs: Vec<Func>) -> Templates {
         let mut map: HashMap<&'static str, FuncEntry> = HashMap::new();
         for (name, b) in builtins::BUILTINS {
             map.insert(name, FuncEntry::Builtin(*b));
         }
-        map.insert("lookup", FuncEntry::Lookup);
         for f in funcs {
             map.insert(f.name, FuncEntry::User(f));
         }
+        // The engine's own, whatever `funcs` holds: `lookup` answers through `set_lookup`.
+        map.insert("lookup", FuncEntry::Lookup);
         map.insert("include", FuncEntry::Include);
         map.insert("tpl", FuncEntry::Tpl);
         Templates {

@@ -424,3 +424,49 @@ fn objects_answer_fields_methods_range_len_and_index() {
         Err("template: t:1:16: executing \"t\" at <.Capabilities.APIVersions.Has>: error calling Has: Has takes one string".to_string())
     );
 }
+
+/// A cluster with one Secret, refusing to list Pods.
+struct OneSecret;
+
+impl super::Lookup for OneSecret {
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<BTreeMap<String, Value>, String> {
+        match (api_version, kind, namespace, name) {
+            ("v1", "Secret", "ns", "s") => {
+                let mut m = BTreeMap::new();
+                m.insert("kind".to_string(), Value::str("Secret"));
+                Ok(m)
+            }
+            ("v1", "Pod", _, _) => Err("pods are forbidden".into()),
+            _ => Ok(BTreeMap::new()),
+        }
+    }
+}
+
+#[test]
+fn lookup_answers_through_the_configured_source() {
+    let mut set = Templates::new(Vec::new());
+    set.set_lookup(std::sync::Arc::new(OneSecret));
+    set.parse(
+        "t",
+        r#"{{ (lookup "v1" "Secret" "ns" "s").kind }}|{{ lookup "v1" "Secret" "ns" "x" }}|{{ tpl "{{ (lookup \"v1\" \"Secret\" \"ns\" \"s\").kind }}" . }}"#,
+    )
+    .expect("parses");
+    assert_eq!(
+        set.execute("t", &Value::Nil).map_err(|e| e.to_string()),
+        Ok("Secret|map[]|Secret".to_string())
+    );
+    set.parse("p", r#"{{ lookup "v1" "Pod" "ns" "" }}"#)
+        .expect("parses");
+    assert_eq!(
+        set.execute("p", &Value::Nil).map_err(|e| e.to_string()),
+        Err(r#"template: p:1:3: executing "p" at <lookup "v1" "Pod" "ns" "">: error calling lookup: pods are forbidden"#.to_string())
+    );
+    assert!(!Templates::new(Vec::new()).has("t"));
+    assert!(set.has("t") && set.has("p"));
+}

@@ -20,11 +20,13 @@ mod ast;
 mod builtins;
 mod escape;
 mod exec;
+mod float;
 pub mod fmt;
 mod helm_error;
 mod lex;
 mod literal;
 mod parse;
+mod quote;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

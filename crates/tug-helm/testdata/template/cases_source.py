@@ -1,3 +1,8 @@
+"""The template snippets of cases.json and the values they run with.
+
+Run from this directory: `python3 cases_source.py` rewrites cases.json without results, then
+`ORACLE_PYTHON=/path/to/venv/bin/python python3 record.py` records what Helm renders for each.
+"""
 import json
 V = {"s": "hello", "n": 3, "f": 2.5, "big": 1000000, "t": True, "no": False, "z": 0, "e": "",
      "list": ["a", "b", "c"], "nums": [1, 2, 3], "empty": [], "m": {"b": 2, "a": 1, "c": {"d": "deep"}},

@@ -61,6 +61,11 @@ pub trait Object: fmt::Debug {
     }
     /// For functions that accept a particular object (`date` takes a `time.Time`).
     fn as_any(&self) -> &dyn Any;
+    /// For a Go slice or map type with methods (Helm's `VersionSet`): the list or map that
+    /// `range`, `len` and `index` see. `None` (the default) for structs and pointers.
+    fn elements(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// A value in a template.

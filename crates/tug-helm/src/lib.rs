@@ -6,6 +6,7 @@
 //! client-only rendering does.
 
 pub mod func;
+pub mod funcs;
 pub mod value;
 
 pub use func::{Func, FuncError, Sig, Ty};

@@ -11,9 +11,7 @@ pub(super) fn funcs() -> Vec<Func> {
     use Ty::*;
     vec![
         fixed("toString", &[Any], |a| Ok(Value::from(strval(&arg(&a, 0))))),
-        fixed("atoi", &[String], |a| {
-            Ok(Value::Int(parse_go_int(arg_str(&a, 0), 10).unwrap_or(0)))
-        }),
+        fixed("atoi", &[String], |a| Ok(Value::Int(atoi(arg_str(&a, 0))))),
         fixed("int64", &[Any], |a| Ok(Value::Int64(to_int64(&arg(&a, 0))))),
         fixed("int", &[Any], |a| Ok(Value::Int(to_int64(&arg(&a, 0))))),
         fixed("float64", &[Any], |a| Ok(Value::Float(to_float64(&arg(&a, 0))))),
@@ -35,6 +33,19 @@ pub(super) fn funcs() -> Vec<Func> {
             Ok(string_list(parts.into_iter().map(str::to_string).collect()))
         }),
     ]
+}
+
+/// Sprig's `atoi`: `strconv.Atoi` with the error dropped, so syntax errors give 0 and
+/// out-of-range numbers the nearest int64 (which is what Atoi returns with its error).
+fn atoi(s: &str) -> i64 {
+    if let Some(n) = parse_go_int(s, 10) {
+        return n;
+    }
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
+        return if s.starts_with('-') { i64::MIN } else { i64::MAX };
+    }
+    0
 }
 
 /// Sprig's `strval`: strings and byte slices as their text, anything else as `%v` prints it

@@ -59,6 +59,10 @@ pub(super) fn funcs() -> Vec<Func> {
                     }
                 }
             }
+            if out.is_empty() {
+                // Nothing appended: Go's nil slice.
+                return Ok(Value::Nil);
+            }
             Ok(Value::list(out))
         }),
     ];
@@ -108,11 +112,17 @@ fn list_func(name: &'static str) -> Func {
         }),
         "rest" => fixed(name, &[Any], |a| {
             let items = slice_items(&arg(&a, 0), "Cannot find rest on type")?;
+            if items.is_empty() {
+                // Go returns a nil slice, which JSON prints as null.
+                return Ok(Value::Nil);
+            }
             Ok(Value::list(items.into_iter().skip(1).collect()))
         }),
         "initial" => fixed(name, &[Any], |a| {
             let mut items = slice_items(&arg(&a, 0), "Cannot find initial on type")?;
-            items.pop();
+            if items.pop().is_none() {
+                return Ok(Value::Nil);
+            }
             Ok(Value::list(items))
         }),
         "reverse" => fixed(name, &[Any], |a| {

@@ -316,7 +316,8 @@ fn untitle(s: &str) -> String {
 fn swap_case(s: &str) -> String {
     s.chars()
         .map(|c| {
-            if c.is_uppercase() {
+            // Title-case letters (`ǅ`) are lowered like capitals, as goutils does.
+            if c.is_uppercase() || (!c.is_lowercase() && simple_lower(c) != c) {
                 simple_lower(c)
             } else if c.is_lowercase() {
                 simple_upper(c)

@@ -26,6 +26,8 @@ pub enum ListKind {
     Interface,
     /// `[]string`: `splitList`, `keys`, `regexFindAll`, `sortAlpha`, ...
     String,
+    /// `[]int`: Sprig's `until` and `untilStep`.
+    Int,
 }
 
 /// A Go slice. Sprig never mutates a slice it is given (`append` copies), so it is immutable.
@@ -161,6 +163,7 @@ impl Value {
             Value::List(l) => match l.kind {
                 ListKind::Interface => "[]interface {}".into(),
                 ListKind::String => "[]string".into(),
+                ListKind::Int => "[]int".into(),
             },
             Value::Map(_) => "map[string]interface {}".into(),
             Value::Object(o) => o.type_name(),

@@ -158,6 +158,8 @@ struct Emitter {
     flow_level: usize,
     mapping_context: bool,
     simple_key_context: bool,
+    /// go-yaml v3 with `SetIndent(2)` indents a sequence under its mapping key; v2 does not.
+    indent_sequences: bool,
 }
 
 impl Emitter {
@@ -239,7 +241,7 @@ impl Emitter {
     }
 
     fn emit_block_seq(&mut self, items: &[Value]) {
-        let indentless = self.mapping_context && !self.indention;
+        let indentless = self.mapping_context && !self.indention && !self.indent_sequences;
         self.increase_indent(false, indentless);
         for item in items {
             self.write_indent();
@@ -523,6 +525,16 @@ impl Emitter {
 
 /// Prints one document (a resource) as go-yaml v2 would, ending with a newline.
 pub fn to_yaml(v: &Value) -> String {
+    emit_document(v, false)
+}
+
+/// Like [`to_yaml`], but sequences inside mappings are indented under their key, as Helm's
+/// `toYamlPretty` (a go-yaml v3 encoder with an indent of 2) prints them.
+pub fn to_yaml_indented_sequences(v: &Value) -> String {
+    emit_document(v, true)
+}
+
+fn emit_document(v: &Value, indent_sequences: bool) -> String {
     let mut e = Emitter {
         out: String::with_capacity(1024),
         column: 0,
@@ -533,6 +545,7 @@ pub fn to_yaml(v: &Value) -> String {
         flow_level: 0,
         mapping_context: false,
         simple_key_context: false,
+        indent_sequences,
     };
     e.emit_node(v, false, false, false);
     // Document end: v2 writes a final line break via write_indent.

@@ -7,9 +7,11 @@ pub mod yaml;
 pub use yaml::{load_values, merge_maps, ValuesError};
 pub mod coalesce;
 pub mod dependencies;
+pub mod strvals;
 
 pub use coalesce::{coalesce_values, merge_values, CoalesceError, GLOBAL_KEY};
 pub use dependencies::{check_dependencies, process_dependencies, DependencyError};
+pub use strvals::{merge_user_values, UserValuesError};
 pub mod schema;
 
 pub use schema::{validate_schema, SchemaError};

@@ -268,7 +268,13 @@ impl Parser {
         if !k.is_empty() {
             return Err((
                 list,
-                Stop::Error(format!("unexpected data at end of array index: {}", q(&k))),
+                Stop::Error(format!(
+                    "unexpected data at end of array index: [{}]",
+                    k.chars()
+                        .map(super::schema::validate::go_quote_rune)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
             ));
         }
         match last {

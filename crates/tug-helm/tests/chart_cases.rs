@@ -113,6 +113,21 @@ fn actual_dumps(
     }
 }
 
+/// Whether tug-helm's error message says what Helm's says. Helm's may carry a prefix added by
+/// its caller (the SDK says why it stopped), and lists schema failures in Go map order, so
+/// those are compared as sets of lines.
+fn same_message(helm: &str, ours: &str) -> bool {
+    if helm.trim_end() == ours.trim_end() || helm.trim_end().ends_with(ours.trim_end()) {
+        return true;
+    }
+    let lines = |m: &str| {
+        let mut v: Vec<String> = m.trim_end().lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    lines(helm) == lines(ours)
+}
+
 fn run_case(dir: &Path) -> Result<(), String> {
     let user = match std::fs::read(dir.join("values.yaml")) {
         Ok(bytes) => tug_helm::values::load_values(&bytes).map_err(|e| e.to_string())?,
@@ -127,10 +142,21 @@ fn run_case(dir: &Path) -> Result<(), String> {
         });
     if let Ok(err) = std::fs::read_to_string(dir.join("expected.error")) {
         let keyword = err.lines().next().unwrap_or_default().to_lowercase();
+        let helm: Vec<&str> = err
+            .lines()
+            .skip(1)
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .collect();
+        let helm = helm.join("\n");
         return match result {
             Ok(_) => Err(format!("Helm fails with '{keyword}', tug-helm succeeded")),
-            Err(msg) if msg.to_lowercase().contains(&keyword) => Ok(()),
-            Err(msg) => Err(format!("expected an error with '{keyword}', got: {msg}")),
+            Err(msg) if !msg.to_lowercase().contains(&keyword) => {
+                Err(format!("expected an error with '{keyword}', got: {msg}"))
+            }
+            Err(msg) if same_message(&helm, &msg) => Ok(()),
+            Err(msg) => Err(format!(
+                "messages differ:\n  Helm:     {helm:?}\n  tug-helm: {msg:?}"
+            )),
         };
     }
     let (chart, values) = result?;

@@ -28,9 +28,9 @@ pub fn validate_schema(chart: &Chart, values: &Value) -> Result<(), SchemaError>
 
 /// One chart's schema failures as Helm words them, empty when the values are valid.
 fn single(schema: &[u8], values: &Value) -> String {
-    let parsed: serde_json::Value = match serde_json::from_slice(schema) {
+    let parsed = match parse_json(schema) {
         Ok(v) => v,
-        Err(e) => return format!("{e}"),
+        Err(e) => return e,
     };
     let validator = match Validator::new(parsed) {
         Ok(v) => v,
@@ -50,6 +50,36 @@ fn single(schema: &[u8], values: &Value) -> String {
             // The list starts with a newline per item; Helm's text starts at the first item.
             format!("{}\n", out.trim_start_matches('\n'))
         }
+    }
+}
+
+/// Reads the schema document as Helm's validator does (the first JSON value; anything after
+/// it is an error), with Go's messages for the common failures.
+fn parse_json(data: &[u8]) -> Result<serde_json::Value, String> {
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err("EOF".into());
+    }
+    let mut values = serde_json::Deserializer::from_slice(data).into_iter::<serde_json::Value>();
+    let first = match values.next() {
+        Some(Ok(v)) => v,
+        Some(Err(e)) if e.is_eof() => return Err("unexpected EOF".into()),
+        Some(Err(e)) => {
+            let text = String::from_utf8_lossy(data);
+            let bad = text
+                .lines()
+                .nth(e.line().saturating_sub(1))
+                .and_then(|l| l.chars().nth(e.column().saturating_sub(1)))
+                .unwrap_or(' ');
+            return Err(format!(
+                "invalid character {} looking for beginning of value",
+                validate::go_quote_rune(bad)
+            ));
+        }
+        None => return Err("EOF".into()),
+    };
+    match values.next() {
+        None => Ok(first),
+        Some(_) => Err("invalid character after top-level value".into()),
     }
 }
 

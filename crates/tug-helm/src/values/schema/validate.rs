@@ -393,11 +393,18 @@ impl Validator {
             ));
         };
         if let Some(types) = s.get("type") {
-            let want: Vec<&str> = match types {
+            let named: Vec<&str> = match types {
                 J::String(t) => vec![t.as_str()],
                 J::Array(a) => a.iter().filter_map(J::as_str).collect(),
                 _ => Vec::new(),
             };
+            // The validator keeps types as a set and lists them in this order.
+            let want: Vec<&str> = [
+                "null", "boolean", "number", "integer", "string", "array", "object",
+            ]
+            .into_iter()
+            .filter(|t| named.contains(t))
+            .collect();
             let matched = want.contains(&t) || (want.contains(&"integer") && is_integer(v));
             if !want.is_empty() && !matched {
                 return Err(Self::fail(

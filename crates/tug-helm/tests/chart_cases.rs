@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use tug_helm::chart::{load, Chart};
-use tug_helm::values::{prepare_values, PrepareError};
+use tug_helm::values::{prepare_values, subchart_values, PrepareError};
 use tug_helm::Value;
 
 fn to_json(v: &Value) -> serde_json::Value {
@@ -89,11 +89,7 @@ fn actual_dumps(
 ) {
     let path = chart.full_path(parent);
     for sub in &chart.dependencies {
-        let sub_values = values
-            .as_map()
-            .and_then(|m| m.borrow().get(sub.name()).cloned())
-            .filter(|v| v.as_map().is_some())
-            .unwrap_or_else(Value::empty_map);
+        let sub_values = subchart_values(values, sub.name());
         actual_dumps(sub, &sub_values, Some(&path), out);
     }
     let has_dump = chart

@@ -72,7 +72,7 @@ impl Files {
 
     /// `AsSecrets`: a YAML map from base names to base64 of the contents.
     pub fn as_secrets(&self) -> String {
-        self.yaml_by_base_name(|data| base64(data))
+        self.yaml_by_base_name(base64)
     }
 
     fn yaml_by_base_name(&self, encode: impl Fn(&[u8]) -> String) -> String {

@@ -36,7 +36,20 @@ pub fn load(path: &Path) -> Result<Chart, LoadError> {
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
     let mut budget = Budget::default();
     let files = read_archive(bytes, &mut budget)?;
+    if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {
+        check_api_version(&f.data)?;
+    }
     load_files_within(files, &mut budget)
+}
+
+/// Helm picks the loader by the root chart's apiVersion: v1, v2 or none load as v2 charts.
+fn check_api_version(chart_yaml: &[u8]) -> Result<(), LoadError> {
+    let mut md = Metadata::default();
+    decode_metadata("Chart.yaml", chart_yaml, &mut md)?;
+    match md.api_version.as_str() {
+        "" | "v1" | "v2" => Ok(()),
+        other => Err(LoadError::UnsupportedApiVersion(other.to_string())),
+    }
 }
 
 /// Loads a chart directory, leaving out what its `.helmignore` names.
@@ -46,6 +59,11 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
         move |e| LoadError::Io { path: p, source: e }
     };
     let top = std::fs::canonicalize(dir).map_err(io(dir))?;
+    let chart_yaml = top.join("Chart.yaml");
+    match std::fs::read(&chart_yaml) {
+        Ok(data) => check_api_version(&data)?,
+        Err(_) => return Err(LoadError::NoChartYaml(chart_yaml.display().to_string())),
+    }
     let ignore_file = top.join(".helmignore");
     let rules = if ignore_file.exists() {
         let raw = std::fs::read(&ignore_file).map_err(io(&ignore_file))?;

@@ -155,6 +155,12 @@ pub enum LoadError {
     /// refuse, so a chart from a source repository cannot read the controller's files.
     #[error("chart file {0} is a link to outside the chart directory")]
     LinkOutsideChart(String),
+    #[error("unable to detect chart at {0}: no such file")]
+    NoChartYaml(String),
+    /// Chart.yaml names an apiVersion other than v1 and v2 (Helm 4's experimental v3 charts
+    /// are not supported).
+    #[error("unsupported chart version {0:?}")]
+    UnsupportedApiVersion(String),
     #[error("file '{0}' seems to be a YAML file, but expected a gzipped archive")]
     YamlNotArchive(String),
     #[error("file '{0}' does not appear to be a gzipped archive")]

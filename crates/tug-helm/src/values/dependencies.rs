@@ -121,11 +121,7 @@ fn apply_tags(chart: &mut Chart, cvals: &Value) {
                 _ => {}
             }
         }
-        if !has_true && has_false {
-            dep.enabled = false;
-        } else {
-            dep.enabled = true;
-        }
+        dep.enabled = has_true || !has_false;
     }
 }
 

@@ -271,7 +271,7 @@ fn resolve_tagged_yaml11(tag: &str, value: String) -> Result<Value, ResolveIssue
 /// Standard base64 as Go's `StdEncoding.DecodeString` reads it (line breaks ignored).
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if digits.len() % 4 != 0 {
+    if !digits.len().is_multiple_of(4) {
         return None;
     }
     let value = |c: u8| -> Option<u32> {

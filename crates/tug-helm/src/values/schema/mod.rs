@@ -141,6 +141,24 @@ mod tests {
     }
 
     #[test]
+    fn references_resolve_locally_and_remote_ones_are_accepted() {
+        let broken = r##"{"properties": {"a": {"$ref": "#/definitions/missing"}}}"##;
+        // Helm compiles the schema before validating: the values do not matter.
+        assert_eq!(
+            check(broken, "other: 1\n"),
+            "json-pointer in \"file:///values.schema.json#/definitions/missing\" not found"
+        );
+        let remote = r#"{"properties": {"a": {"$ref": "https://example.org/s.json"}}}"#;
+        assert_eq!(check(remote, "a: 1\n"), "");
+        let anchored = r##"{"properties": {"a": {"$ref": "#port"}},
+            "$defs": {"p": {"$anchor": "port", "type": "integer"}}}"##;
+        assert_eq!(
+            check(anchored, "a: x\n"),
+            "- at '/a': got string, want integer\n"
+        );
+    }
+
+    #[test]
     fn whole_floats_are_integers_and_formats_wait_for_2019() {
         let schema = r#"{"properties": {"num": {"type": "integer"}, "ip": {"format": "ipv4"}}}"#;
         assert_eq!(check(schema, "num: 2.0\nip: nonsense\n"), "");

@@ -4,8 +4,8 @@
 //!
 //! Helm reports errors in Go map order, which varies between runs; this validator reports
 //! properties in key order. Not supported: `unevaluatedProperties`/`unevaluatedItems`,
-//! `$dynamicRef`/`$recursiveRef`, content keywords and references to other documents
-//! (reported as errors, where Helm would download them).
+//! `$dynamicRef`/`$recursiveRef` and content keywords. References to other documents are
+//! accepted without validation (Helm downloads them; this engine works offline).
 
 use std::collections::BTreeMap;
 
@@ -259,7 +259,33 @@ impl Validator {
             )));
         }
         let draft = draft_of(&root);
-        Ok(Validator { root, draft })
+        let v = Validator { root, draft };
+        v.check_refs(&v.root)?;
+        Ok(v)
+    }
+
+    /// Helm compiles the whole schema first, so a local reference that leads nowhere fails
+    /// whatever the values are.
+    fn check_refs(&self, node: &J) -> Result<(), CompileError> {
+        match node {
+            J::Object(m) => {
+                if let Some(J::String(r)) = m.get("$ref") {
+                    if r.starts_with('#') && self.resolve(r).is_err() {
+                        return Err(CompileError(format!(
+                            "json-pointer in \"file:///values.schema.json{r}\" not found"
+                        )));
+                    }
+                }
+                // Data keywords hold instances, not schemas.
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "enum" | "const" | "default" | "examples")
+                    })
+                    .try_for_each(|(_, v)| self.check_refs(v))
+            }
+            J::Array(a) => a.iter().try_for_each(|v| self.check_refs(v)),
+            _ => Ok(()),
+        }
     }
 
     /// Validates `value`; the failures are the causes listed under the schema.
@@ -488,10 +514,16 @@ impl Validator {
         loc: &mut Vec<String>,
         depth: &mut usize,
     ) -> Result<(), Failure> {
-        let target = self.resolve(r).map_err(|mut f| {
-            f.location = loc.clone();
-            f
-        })?;
+        let target = match self.resolve(r) {
+            Ok(t) => t,
+            // Another document: Helm downloads it; without network access we accept the
+            // value, as Helm does for references it cannot resolve by URN.
+            Err(_) if !r.starts_with('#') => return Ok(()),
+            Err(mut f) => {
+                f.location = loc.clone();
+                return Err(f);
+            }
+        };
         self.node(target, v, loc, depth).map_err(|inner| Failure {
             location: loc.clone(),
             kind: Kind::Reference,

@@ -1,12 +1,33 @@
 //! Charts: loading them from a directory or a packaged `.tgz` as Helm's loader does, and the
 //! data they give templates (`.Chart`, `.Files`).
 //!
+//! What `helm template`/`helm install` do before rendering, with this crate:
+//!
 //! ```no_run
-//! let chart = tug_helm::chart::load(std::path::Path::new("./mychart"))?;
-//! for t in &chart.templates {
-//!     println!("{}", chart.template_path(None, t));
+//! use tug_helm::chart::{load, Chart};
+//! use tug_helm::values::{merge_user_values, prepare_values, subchart_values};
+//!
+//! let mut chart = load(std::path::Path::new("./mychart"))?;
+//! // `-f` files (name, contents), then `--set`, then `--set-string`.
+//! let user = merge_user_values(&[], &["replicas=3".into()], &[])?;
+//! // Dependencies checked and processed (this changes `chart`), defaults coalesced, schemas
+//! // validated: the root chart's `.Values`.
+//! let values = prepare_values(&mut chart, &user)?;
+//!
+//! // Each chart renders its templates with its own `.Chart`, `.Files` and `.Values`.
+//! fn walk(chart: &Chart, values: &tug_helm::Value, parent: Option<&str>) {
+//!     let path = chart.full_path(parent);
+//!     let _dot_chart = chart.chart_object(parent.is_none());
+//!     let _dot_files = chart.files_object();
+//!     for t in chart.templates.iter().filter(|t| chart.renders_template(t)) {
+//!         println!("{}", chart.template_path(parent, t));
+//!     }
+//!     for sub in &chart.dependencies {
+//!         walk(sub, &subchart_values(values, sub.name()), Some(&path));
+//!     }
 //! }
-//! # Ok::<(), tug_helm::chart::LoadError>(())
+//! walk(&chart, &values, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod archive;

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::archive::{read_archive, Budget, MAX_FILE_SIZE};
+use super::chart_yaml::decode_metadata;
 use super::ignore::Rules;
-use super::metadata::{decode_metadata, Metadata};
+use super::metadata::Metadata;
 use super::{Chart, File, LoadError};
 use crate::value::Value;
 use crate::values::yaml::load_values;

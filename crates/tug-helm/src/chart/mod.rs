@@ -31,6 +31,7 @@
 //! ```
 
 pub mod archive;
+pub mod chart_yaml;
 pub mod files;
 pub mod glob;
 pub mod ignore;

@@ -12,6 +12,7 @@ pub mod strvals;
 pub use coalesce::{coalesce_values, merge_values, CoalesceError, GLOBAL_KEY};
 pub use dependencies::{check_dependencies, process_dependencies, DependencyError};
 pub use strvals::{merge_user_values, UserValuesError};
+pub(crate) mod quote;
 pub mod schema;
 
 pub use schema::{validate_schema, SchemaError};

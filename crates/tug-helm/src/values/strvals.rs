@@ -104,7 +104,7 @@ struct Parser {
 
 /// Go's `%q` of a string.
 fn q(s: &str) -> String {
-    super::schema::validate::go_quote(s)
+    super::quote::go_quote(s)
 }
 
 /// The name Go's interface-conversion panic gives a value's dynamic type.
@@ -271,7 +271,7 @@ impl Parser {
                 Stop::Error(format!(
                     "unexpected data at end of array index: [{}]",
                     k.chars()
-                        .map(super::schema::validate::go_quote_rune)
+                        .map(super::quote::go_quote_rune)
                         .collect::<Vec<_>>()
                         .join(" ")
                 )),

@@ -2,7 +2,7 @@
 //! for the formats it knows; unknown formats pass. Messages follow
 //! santhosh-tekuri/jsonschema's.
 
-use super::validate::go_quote_rune;
+use crate::values::quote::{go_quote, go_quote_rune};
 
 /// Checks `s` against the named format; `None` for formats not asserted.
 pub fn check(format: &str, s: &str) -> Option<Result<(), String>> {
@@ -296,8 +296,6 @@ fn json_pointer(s: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
-use super::validate::go_quote;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! does, with Helm's report.
 
 mod format;
+mod keywords;
 mod number;
 pub mod validate;
 
@@ -72,7 +73,7 @@ fn parse_json(data: &[u8]) -> Result<serde_json::Value, String> {
                 .unwrap_or(' ');
             return Err(format!(
                 "invalid character {} looking for beginning of value",
-                validate::go_quote_rune(bad)
+                crate::values::quote::go_quote_rune(bad)
             ));
         }
         None => return Err("EOF".into()),

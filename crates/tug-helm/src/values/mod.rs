@@ -48,10 +48,7 @@ pub fn prepare_values(chart: &mut Chart, user: &Value) -> Result<Value, PrepareE
 
 /// `.Values` of a subchart named `name` whose parent's templates see `parent`: the parent's
 /// `.Values.<name>` when it is a map (the same map, shared as in Helm), else an empty map.
+/// Helm looks the name up as a dotted path, so a subchart named `a.b` finds `.Values.a.b`.
 pub fn subchart_values(parent: &Value, name: &str) -> Value {
-    parent
-        .as_map()
-        .and_then(|m| m.borrow().get(name).cloned())
-        .filter(|v| v.as_map().is_some())
-        .unwrap_or_else(Value::empty_map)
+    coalesce::table(parent, name).map_or_else(Value::empty_map, Value::Map)
 }

@@ -237,3 +237,22 @@ fn only_v1_and_v2_charts_load() {
         "v1"
     );
 }
+
+#[test]
+fn subcharts_nest_only_so_deep() {
+    let dir = TempDir::new("deep");
+    let mut path = String::new();
+    for i in 0..=tug_helm::chart::MAX_SUBCHART_DEPTH + 1 {
+        dir.write(
+            &format!("{path}Chart.yaml"),
+            format!("apiVersion: v2\nname: c{i}\nversion: 0.1.0\n").as_bytes(),
+        );
+        path.push_str(&format!("charts/c{}/", i + 1));
+    }
+    let err = load_dir(&dir.0).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("subcharts nest deeper than the maximum of 32 levels"),
+        "{err}"
+    );
+}

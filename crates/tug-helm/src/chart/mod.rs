@@ -42,7 +42,7 @@ pub mod semver;
 pub use archive::ArchiveError;
 pub use files::Files;
 pub use ignore::IgnoreError;
-pub use load::{load, load_archive, load_dir, load_files};
+pub use load::{load, load_archive, load_dir, load_files, MAX_SUBCHART_DEPTH};
 pub use metadata::{Dependency, Maintainer, Metadata};
 
 use crate::value::Value;
@@ -177,6 +177,8 @@ pub enum LoadError {
     /// refuse, so a chart from a source repository cannot read the controller's files.
     #[error("chart file {0} is a link to outside the chart directory")]
     LinkOutsideChart(String),
+    #[error("subcharts nest deeper than the maximum of {0} levels")]
+    TooDeep(usize),
     #[error("unable to detect chart at {0}: no such file")]
     NoChartYaml(String),
     /// Chart.yaml names an apiVersion other than v1 and v2 (Helm 4's experimental v3 charts

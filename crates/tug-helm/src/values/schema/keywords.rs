@@ -10,106 +10,151 @@ use super::validate::{values_equal, Failure, Kind, Validator};
 use crate::value::Value;
 use crate::values::quote::quote;
 
+/// A schema object.
+type Schema = serde_json::Map<String, J>;
+
+/// The names listed in `names` that `obj` lacks, in their order.
+fn missing(obj: &BTreeMap<String, Value>, names: &J) -> Vec<String> {
+    names
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(J::as_str)
+        .filter(|n| !obj.contains_key(*n))
+        .map(str::to_string)
+        .collect()
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| quote(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A failure's causes when it only groups them, else the failure itself.
+fn ungroup(f: Failure) -> Vec<Failure> {
+    if f.kind == Kind::Group {
+        f.causes
+    } else {
+        vec![f]
+    }
+}
+
 impl Validator {
-    fn count(s: &serde_json::Map<String, J>, key: &str) -> Option<usize> {
+    fn count(s: &Schema, key: &str) -> Option<usize> {
         s.get(key).and_then(J::as_f64).map(|f| f.max(0.0) as usize)
     }
 
+    /// `minProperties`, `maxProperties`, `required`, the dependency keywords, properties
+    /// and `propertyNames`, in the validator's order.
     pub(super) fn object(
         &self,
-        s: &serde_json::Map<String, J>,
+        s: &Schema,
         obj: &BTreeMap<String, Value>,
         loc: &mut Vec<String>,
         depth: &mut usize,
         errors: &mut Vec<Failure>,
     ) {
-        if let Some(min) = Self::count(s, "minProperties") {
-            if obj.len() < min {
-                errors.push(Self::fail(
-                    loc,
-                    format!("minProperties: got {}, want {min}", obj.len()),
-                ));
-            }
+        let len = obj.len();
+        if let Some(min) = Self::count(s, "minProperties").filter(|min| len < *min) {
+            errors.push(Self::fail(
+                loc,
+                format!("minProperties: got {len}, want {min}"),
+            ));
         }
-        if let Some(max) = Self::count(s, "maxProperties") {
-            if obj.len() > max {
-                errors.push(Self::fail(
-                    loc,
-                    format!("maxProperties: got {}, want {max}", obj.len()),
-                ));
-            }
+        if let Some(max) = Self::count(s, "maxProperties").filter(|max| len > *max) {
+            errors.push(Self::fail(
+                loc,
+                format!("maxProperties: got {len}, want {max}"),
+            ));
         }
-        let missing = |names: &J| -> Vec<String> {
-            names
-                .as_array()
-                .map(|a| a.iter().filter_map(J::as_str))
-                .into_iter()
-                .flatten()
-                .filter(|n| !obj.contains_key(*n))
-                .map(str::to_string)
-                .collect()
-        };
         if let Some(req) = s.get("required") {
-            let m = missing(req);
+            let m = missing(obj, req);
             if m.len() == 1 {
                 errors.push(Self::fail(
                     loc,
                     format!("missing property {}", quote(&m[0])),
                 ));
             } else if !m.is_empty() {
-                let q: Vec<String> = m.iter().map(|n| quote(n)).collect();
                 errors.push(Self::fail(
                     loc,
-                    format!("missing properties {}", q.join(", ")),
+                    format!("missing properties {}", quoted(&m)),
                 ));
             }
         }
-        let dependents =
-            |key: &str, errors: &mut Vec<Failure>, loc: &mut Vec<String>, depth: &mut usize| {
-                if let Some(J::Object(deps)) = s.get(key) {
-                    for (name, dep) in deps {
-                        if !obj.contains_key(name) {
-                            continue;
-                        }
-                        match dep {
-                            J::Array(_) => {
-                                let m = missing(dep);
-                                if !m.is_empty() {
-                                    let q: Vec<String> = m.iter().map(|n| quote(n)).collect();
-                                    errors.push(Self::fail(
-                                        loc,
-                                        format!(
-                                            "properties {} required, if {} exists",
-                                            q.join(", "),
-                                            quote(name)
-                                        ),
-                                    ));
-                                }
-                            }
-                            schema => {
-                                if let Err(f) =
-                                    self.node(schema, &Value::map(obj.clone()), loc, depth)
-                                {
-                                    errors.push(f);
-                                }
-                            }
-                        }
-                    }
-                }
-            };
         if self.draft < 2019 {
-            dependents("dependencies", errors, loc, depth);
+            self.dependents(s.get("dependencies"), obj, loc, depth, errors);
         }
+        self.properties(s, obj, loc, depth, errors);
+        if self.draft == 4 {
+            return;
+        }
+        if let Some(names) = s.get("propertyNames") {
+            for name in obj.keys() {
+                // The name is validated as a document of its own, at the root.
+                let mut root = Vec::new();
+                if let Err(f) = self.node(names, &Value::from(name.as_str()), &mut root, depth) {
+                    let msg = format!("invalid propertyName {}", quote(name));
+                    errors.push(Self::grouped(&[], &msg, ungroup(f)));
+                }
+            }
+        }
+        if self.draft < 2019 {
+            return;
+        }
+        self.dependents(s.get("dependentSchemas"), obj, loc, depth, errors);
+        self.dependents(s.get("dependentRequired"), obj, loc, depth, errors);
+    }
+
+    /// `dependencies`, `dependentSchemas` and `dependentRequired`: when a property is present,
+    /// others must be, or the object must meet a schema.
+    fn dependents(
+        &self,
+        deps: Option<&J>,
+        obj: &BTreeMap<String, Value>,
+        loc: &mut Vec<String>,
+        depth: &mut usize,
+        errors: &mut Vec<Failure>,
+    ) {
+        let Some(J::Object(deps)) = deps else {
+            return;
+        };
+        for (name, dep) in deps.iter().filter(|(name, _)| obj.contains_key(*name)) {
+            if let J::Array(_) = dep {
+                let m = missing(obj, dep);
+                if !m.is_empty() {
+                    let msg = format!(
+                        "properties {} required, if {} exists",
+                        quoted(&m),
+                        quote(name)
+                    );
+                    errors.push(Self::fail(loc, msg));
+                }
+            } else if let Err(f) = self.node(dep, &Value::map(obj.clone()), loc, depth) {
+                errors.push(f);
+            }
+        }
+    }
+
+    /// `properties`, `patternProperties` and `additionalProperties`, property by property.
+    fn properties(
+        &self,
+        s: &Schema,
+        obj: &BTreeMap<String, Value>,
+        loc: &mut Vec<String>,
+        depth: &mut usize,
+        errors: &mut Vec<Failure>,
+    ) {
         let properties = s.get("properties").and_then(J::as_object);
         let patterns: Vec<(regex::Regex, &J)> = s
             .get("patternProperties")
             .and_then(J::as_object)
-            .map(|p| {
-                p.iter()
-                    .filter_map(|(re, sch)| regex::Regex::new(re).ok().map(|r| (r, sch)))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .into_iter()
+            .flatten()
+            .filter_map(|(re, sch)| regex::Regex::new(re).ok().map(|r| (r, sch)))
+            .collect();
         let mut additional = Vec::new();
         for (name, value) in obj {
             let mut evaluated = false;
@@ -117,195 +162,155 @@ impl Validator {
                 evaluated = true;
                 errors.extend(self.child(sch, value, loc, name.clone(), depth));
             }
-            for (re, sch) in &patterns {
-                if re.is_match(name) {
-                    evaluated = true;
-                    errors.extend(self.child(sch, value, loc, name.clone(), depth));
-                }
+            for (_, sch) in patterns.iter().filter(|(re, _)| re.is_match(name)) {
+                evaluated = true;
+                errors.extend(self.child(sch, value, loc, name.clone(), depth));
             }
-            if !evaluated {
-                match s.get("additionalProperties") {
-                    Some(J::Bool(false)) => additional.push(name.clone()),
-                    Some(sch @ J::Object(_)) => {
-                        errors.extend(self.child(sch, value, loc, name.clone(), depth))
-                    }
-                    _ => {}
+            match s.get("additionalProperties") {
+                _ if evaluated => {}
+                Some(J::Bool(false)) => additional.push(name.clone()),
+                Some(sch @ J::Object(_)) => {
+                    errors.extend(self.child(sch, value, loc, name.clone(), depth))
                 }
+                _ => {}
             }
         }
         if !additional.is_empty() {
-            let q: Vec<String> = additional.iter().map(|n| quote(n)).collect();
-            errors.push(Self::fail(
-                loc,
-                format!("additional properties {} not allowed", q.join(", ")),
-            ));
+            let msg = format!("additional properties {} not allowed", quoted(&additional));
+            errors.push(Self::fail(loc, msg));
         }
-        if self.draft == 4 {
-            return;
-        }
-        if let Some(names) = s.get("propertyNames") {
-            for name in obj.keys() {
-                let mut root = Vec::new();
-                if let Err(f) = self.node(names, &Value::from(name.as_str()), &mut root, depth) {
-                    errors.push(Failure {
-                        location: Vec::new(),
-                        kind: Kind::Message(format!("invalid propertyName {}", quote(name))),
-                        causes: if f.kind == Kind::Group {
-                            f.causes
-                        } else {
-                            vec![f]
-                        },
-                    });
-                }
-            }
-        }
-        if self.draft < 2019 {
-            return;
-        }
-        dependents("dependentSchemas", errors, loc, depth);
-        dependents("dependentRequired", errors, loc, depth);
     }
 
+    /// `minItems`, `maxItems`, `uniqueItems`, the item keywords of the draft, and `contains`.
     pub(super) fn array(
         &self,
-        s: &serde_json::Map<String, J>,
+        s: &Schema,
         arr: &[Value],
         loc: &mut Vec<String>,
         depth: &mut usize,
         errors: &mut Vec<Failure>,
     ) {
-        if let Some(min) = Self::count(s, "minItems") {
-            if arr.len() < min {
-                errors.push(Self::fail(
-                    loc,
-                    format!("minItems: got {}, want {min}", arr.len()),
-                ));
-            }
+        let len = arr.len();
+        if let Some(min) = Self::count(s, "minItems").filter(|min| len < *min) {
+            errors.push(Self::fail(loc, format!("minItems: got {len}, want {min}")));
         }
-        if let Some(max) = Self::count(s, "maxItems") {
-            if arr.len() > max {
-                errors.push(Self::fail(
-                    loc,
-                    format!("maxItems: got {}, want {max}", arr.len()),
-                ));
-            }
+        if let Some(max) = Self::count(s, "maxItems").filter(|max| len > *max) {
+            errors.push(Self::fail(loc, format!("maxItems: got {len}, want {max}")));
         }
         if s.get("uniqueItems") == Some(&J::Bool(true)) {
-            'outer: for i in 1..arr.len() {
-                for j in 0..i {
-                    if values_equal(&arr[i], &arr[j]) {
-                        errors.push(Self::fail(loc, format!("items at {j} and {i} are equal")));
-                        break 'outer;
-                    }
-                }
+            let duplicate = (1..len).find_map(|i| {
+                (0..i)
+                    .find(|&j| values_equal(&arr[i], &arr[j]))
+                    .map(|j| (j, i))
+            });
+            if let Some((j, i)) = duplicate {
+                errors.push(Self::fail(loc, format!("items at {j} and {i} are equal")));
             }
         }
-        // Later items are validated at their index counted from the first unevaluated item,
-        // as Helm's validator does.
-        let rest = |sch: &J,
-                    from: usize,
-                    errors: &mut Vec<Failure>,
-                    loc: &mut Vec<String>,
-                    depth: &mut usize| {
-            for (i, item) in arr[from..].iter().enumerate() {
-                errors.extend(self.child(sch, item, loc, i.to_string(), depth));
-            }
-        };
-        if self.draft < 2020 {
-            let mut evaluated = 0;
+        self.items(s, arr, loc, depth, errors);
+        if let Some(contains) = s.get("contains") {
+            self.contains(s, contains, arr, loc, depth, errors);
+        }
+    }
+
+    /// `items` and `additionalItems` (before 2020-12) or `prefixItems` and `items`. Items after
+    /// the first ones are validated at their index counted from the first unevaluated item,
+    /// as Helm's validator does.
+    fn items(
+        &self,
+        s: &Schema,
+        arr: &[Value],
+        loc: &mut Vec<String>,
+        depth: &mut usize,
+        errors: &mut Vec<Failure>,
+    ) {
+        // The schema for the items after the prefix, and whether it is `additionalItems`
+        // (whose `false` is reported as one failure rather than per item).
+        let (prefix, rest, additional) = if self.draft < 2020 {
             match s.get("items") {
-                Some(J::Array(schemas)) => {
-                    evaluated = schemas.len().min(arr.len());
-                    for (i, item) in arr[..evaluated].iter().enumerate() {
-                        errors.extend(self.child(&schemas[i], item, loc, i.to_string(), depth));
-                    }
-                }
-                Some(sch) => {
-                    rest(sch, 0, errors, loc, depth);
-                    evaluated = arr.len();
-                }
-                None => {}
-            }
-            match s.get("additionalItems") {
-                Some(J::Bool(false)) if evaluated != arr.len() => errors.push(Self::fail(
-                    loc,
-                    format!(
-                        "last {} additionalItem(s) not allowed",
-                        arr.len() - evaluated
-                    ),
-                )),
-                Some(sch @ J::Object(_)) => rest(sch, evaluated, errors, loc, depth),
-                _ => {}
+                Some(J::Array(schemas)) => (Some(schemas), s.get("additionalItems"), true),
+                Some(sch) => (None, Some(sch), false),
+                None => (None, s.get("additionalItems"), true),
             }
         } else {
-            let prefix = s.get("prefixItems").and_then(J::as_array);
-            let evaluated = prefix.map_or(0, |p| p.len().min(arr.len()));
-            for (i, item) in arr[..evaluated].iter().enumerate() {
-                let sch = &prefix.expect("evaluated > 0 only with prefixItems")[i];
-                errors.extend(self.child(sch, item, loc, i.to_string(), depth));
+            (
+                s.get("prefixItems").and_then(J::as_array),
+                s.get("items"),
+                false,
+            )
+        };
+        let evaluated = prefix.map_or(0, |p| p.len().min(arr.len()));
+        for (i, (item, sch)) in arr.iter().zip(prefix.into_iter().flatten()).enumerate() {
+            errors.extend(self.child(sch, item, loc, i.to_string(), depth));
+        }
+        match rest {
+            Some(J::Bool(false)) if additional => {
+                if evaluated != arr.len() {
+                    let msg = format!(
+                        "last {} additionalItem(s) not allowed",
+                        arr.len() - evaluated
+                    );
+                    errors.push(Self::fail(loc, msg));
+                }
             }
-            if let Some(sch) = s.get("items") {
-                rest(sch, evaluated, errors, loc, depth);
+            Some(sch) => {
+                for (i, item) in arr[evaluated..].iter().enumerate() {
+                    errors.extend(self.child(sch, item, loc, i.to_string(), depth));
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// `contains` with `minContains` and `maxContains` (2019-09 on).
+    fn contains(
+        &self,
+        s: &Schema,
+        contains: &J,
+        arr: &[Value],
+        loc: &mut Vec<String>,
+        depth: &mut usize,
+        errors: &mut Vec<Failure>,
+    ) {
+        let mut failures = Vec::new();
+        let mut matched = Vec::new();
+        for (i, item) in arr.iter().enumerate() {
+            match self.child(contains, item, loc, i.to_string(), depth) {
+                Some(f) => failures.push(f),
+                None => matched.push(i),
             }
         }
-        if let Some(contains) = s.get("contains") {
-            let mut failures = Vec::new();
-            let mut matched = Vec::new();
-            for (i, item) in arr.iter().enumerate() {
-                match self.child(contains, item, loc, i.to_string(), depth) {
-                    Some(f) => failures.push(f),
-                    None => matched.push(i),
-                }
+        let at = matched
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let n = matched.len();
+        if let Some(min) = Self::count(s, "minContains").filter(|_| self.draft >= 2019) {
+            if n < min {
+                let msg = if n == 0 {
+                    format!("min {min} items required to match contains schema, but none matched")
+                } else {
+                    format!("min {min} items required to match contains schema, but matched {n} items at {at}")
+                };
+                errors.push(Self::grouped(loc, &msg, failures));
             }
-            let list = |m: &[usize]| m.iter().map(usize::to_string).collect::<Vec<_>>().join(" ");
-            if let Some(min) = Self::count(s, "minContains").filter(|_| self.draft >= 2019) {
-                if matched.len() < min {
-                    let msg = if matched.is_empty() {
-                        format!(
-                            "min {min} items required to match contains schema, but none matched"
-                        )
-                    } else {
-                        format!(
-                            "min {min} items required to match contains schema, but matched {} items at {}",
-                            matched.len(),
-                            list(&matched)
-                        )
-                    };
-                    errors.push(Failure {
-                        location: loc.clone(),
-                        kind: Kind::Message(msg),
-                        causes: failures,
-                    });
-                }
-            } else if matched.is_empty() {
-                errors.push(Failure {
-                    location: loc.clone(),
-                    kind: Kind::Message("no items match contains schema".into()),
-                    causes: failures,
-                });
-            }
-            if let Some(max) = Self::count(s, "maxContains").filter(|_| self.draft >= 2019) {
-                if matched.len() > max {
-                    errors.push(Self::fail(
-                        loc,
-                        format!(
-                            "max {max} items required to match contains schema, but matched {} items at {}",
-                            matched.len(),
-                            list(&matched)
-                        ),
-                    ));
-                }
+        } else if n == 0 {
+            errors.push(Self::grouped(
+                loc,
+                "no items match contains schema",
+                failures,
+            ));
+        }
+        if let Some(max) = Self::count(s, "maxContains").filter(|_| self.draft >= 2019) {
+            if n > max {
+                let msg = format!("max {max} items required to match contains schema, but matched {n} items at {at}");
+                errors.push(Self::fail(loc, msg));
             }
         }
     }
 
-    pub(super) fn string(
-        &self,
-        s: &serde_json::Map<String, J>,
-        text: &str,
-        loc: &[String],
-        errors: &mut Vec<Failure>,
-    ) {
+    pub(super) fn string(&self, s: &Schema, text: &str, loc: &[String], errors: &mut Vec<Failure>) {
         let len = text.chars().count();
         if let Some(min) = Self::count(s, "minLength") {
             if len < min {
@@ -332,13 +337,7 @@ impl Validator {
         }
     }
 
-    pub(super) fn number(
-        &self,
-        s: &serde_json::Map<String, J>,
-        n: f64,
-        loc: &[String],
-        errors: &mut Vec<Failure>,
-    ) {
+    pub(super) fn number(&self, s: &Schema, n: f64, loc: &[String], errors: &mut Vec<Failure>) {
         let get = |k: &str| s.get(k).and_then(J::as_f64);
         let (mut minimum, mut maximum) = (get("minimum"), get("maximum"));
         let (mut ex_min, mut ex_max) = (None, None);
@@ -387,7 +386,7 @@ impl Validator {
 
     pub(super) fn conditionals(
         &self,
-        s: &serde_json::Map<String, J>,
+        s: &Schema,
         v: &Value,
         loc: &mut Vec<String>,
         depth: &mut usize,

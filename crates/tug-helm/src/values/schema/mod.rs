@@ -160,6 +160,24 @@ mod tests {
     }
 
     #[test]
+    fn item_keywords_follow_the_draft() {
+        // Expected messages recorded with Helm v4.2.3 (note the index of `/a/0`: item 1).
+        let d7 = r#"{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {
+            "t": {"items": [{"type": "string"}], "additionalItems": false},
+            "f": {"items": false},
+            "a": {"items": [true], "additionalItems": {"type": "string"}}}}"#;
+        assert_eq!(
+            check(d7, "t: [a, 1, 2]\nf: [1]\na: [1, 2, x]\n"),
+            "- at '/a/0': got number, want string\n\
+             - at '/f/0': false schema\n\
+             - at '/t': last 2 additionalItem(s) not allowed\n"
+        );
+        let d2020 =
+            r#"{"properties": {"p": {"prefixItems": [{"type": "number"}], "items": false}}}"#;
+        assert_eq!(check(d2020, "p: [1, x]\n"), "- at '/p/0': false schema\n");
+    }
+
+    #[test]
     fn whole_floats_are_integers_and_formats_wait_for_2019() {
         let schema = r#"{"properties": {"num": {"type": "integer"}, "ip": {"format": "ipv4"}}}"#;
         assert_eq!(check(schema, "num: 2.0\nip: nonsense\n"), "");

@@ -244,14 +244,13 @@ impl Validator {
             errors.extend(self.child(sch, item, loc, i.to_string(), depth));
         }
         match rest {
-            Some(J::Bool(false)) if additional => {
-                if evaluated != arr.len() {
-                    let msg = format!(
-                        "last {} additionalItem(s) not allowed",
-                        arr.len() - evaluated
-                    );
-                    errors.push(Self::fail(loc, msg));
-                }
+            // With nothing left over, the arm below validates no items either.
+            Some(J::Bool(false)) if additional && evaluated != arr.len() => {
+                let msg = format!(
+                    "last {} additionalItem(s) not allowed",
+                    arr.len() - evaluated
+                );
+                errors.push(Self::fail(loc, msg));
             }
             Some(sch) => {
                 for (i, item) in arr[evaluated..].iter().enumerate() {

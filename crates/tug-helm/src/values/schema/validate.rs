@@ -368,68 +368,7 @@ impl Validator {
             J::Object(s) => s,
             _ => return Ok(()),
         };
-        let Some(t) = type_of(v) else {
-            return Err(Self::fail(
-                loc,
-                format!("invalid jsonType {}", v.type_name()),
-            ));
-        };
-        if let Some(types) = s.get("type") {
-            let named: Vec<&str> = match types {
-                J::String(t) => vec![t.as_str()],
-                J::Array(a) => a.iter().filter_map(J::as_str).collect(),
-                _ => Vec::new(),
-            };
-            // The validator keeps types as a set and lists them in this order.
-            let want: Vec<&str> = [
-                "null", "boolean", "number", "integer", "string", "array", "object",
-            ]
-            .into_iter()
-            .filter(|t| named.contains(t))
-            .collect();
-            let matched = want.contains(&t) || (want.contains(&"integer") && is_integer(v));
-            if !want.is_empty() && !matched {
-                return Err(Self::fail(
-                    loc,
-                    format!("got {t}, want {}", want.join(" or ")),
-                ));
-            }
-        }
-        if let Some(c) = s.get("const") {
-            if !equals(v, c) {
-                let msg = match c {
-                    J::Array(_) | J::Object(_) => "'const' failed".to_string(),
-                    other => format!("value must be {}", display_json(other)),
-                };
-                return Err(Self::fail(loc, msg));
-            }
-        }
-        if let Some(J::Array(items)) = s.get("enum") {
-            if !items.iter().any(|i| equals(v, i)) {
-                let primitive = items
-                    .iter()
-                    .all(|i| !matches!(i, J::Array(_) | J::Object(_)));
-                let msg = if !primitive {
-                    "'enum' failed".to_string()
-                } else if items.len() == 1 {
-                    format!("value must be {}", display_json(&items[0]))
-                } else {
-                    let shown: Vec<String> = items.iter().map(display_json).collect();
-                    format!("value must be one of {}", shown.join(", "))
-                };
-                return Err(Self::fail(loc, msg));
-            }
-        }
-        if self.draft < 2019 {
-            if let (Some(J::String(f)), Value::String(text)) = (s.get("format"), v) {
-                if let Some(Err(e)) = format::check(f, text) {
-                    return Err(Self::fail(
-                        loc,
-                        format!("{} is not valid {f}: {e}", quote(text)),
-                    ));
-                }
-            }
-        }
+        self.first_assertions(s, v, loc)?;
         let mut errors = Vec::new();
         if let Some(J::String(r)) = s.get("$ref") {
             let result = self.reference(r, v, loc, depth);
@@ -461,6 +400,73 @@ impl Validator {
                 causes: errors,
             }),
         }
+    }
+
+    /// `type`, `const`, `enum` and (before 2019-09) `format`: the first to fail is the only
+    /// failure reported for the value.
+    fn first_assertions(
+        &self,
+        s: &serde_json::Map<String, J>,
+        v: &Value,
+        loc: &[String],
+    ) -> Result<(), Failure> {
+        let Some(t) = type_of(v) else {
+            return Err(Self::fail(
+                loc,
+                format!("invalid jsonType {}", v.type_name()),
+            ));
+        };
+        if let Some(types) = s.get("type") {
+            let named: Vec<&str> = match types {
+                J::String(t) => vec![t.as_str()],
+                J::Array(a) => a.iter().filter_map(J::as_str).collect(),
+                _ => Vec::new(),
+            };
+            // The validator keeps types as a set and lists them in this order.
+            let want: Vec<&str> = [
+                "null", "boolean", "number", "integer", "string", "array", "object",
+            ]
+            .into_iter()
+            .filter(|t| named.contains(t))
+            .collect();
+            let matched = want.contains(&t) || (want.contains(&"integer") && is_integer(v));
+            if !want.is_empty() && !matched {
+                return Err(Self::fail(
+                    loc,
+                    format!("got {t}, want {}", want.join(" or ")),
+                ));
+            }
+        }
+        if let Some(c) = s.get("const").filter(|c| !equals(v, c)) {
+            let msg = match c {
+                J::Array(_) | J::Object(_) => "'const' failed".to_string(),
+                other => format!("value must be {}", display_json(other)),
+            };
+            return Err(Self::fail(loc, msg));
+        }
+        if let Some(J::Array(items)) = s.get("enum") {
+            if !items.iter().any(|i| equals(v, i)) {
+                let composite = items
+                    .iter()
+                    .any(|i| matches!(i, J::Array(_) | J::Object(_)));
+                let shown: Vec<String> = items.iter().map(display_json).collect();
+                let msg = match shown.as_slice() {
+                    _ if composite => "'enum' failed".to_string(),
+                    [one] => format!("value must be {one}"),
+                    many => format!("value must be one of {}", many.join(", ")),
+                };
+                return Err(Self::fail(loc, msg));
+            }
+        }
+        if let (Some(J::String(f)), Value::String(text)) = (s.get("format"), v) {
+            if let Some(Err(e)) = format::check(f, text).filter(|_| self.draft < 2019) {
+                return Err(Self::fail(
+                    loc,
+                    format!("{} is not valid {f}: {e}", quote(text)),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn reference(

@@ -124,6 +124,21 @@ fn same_message(helm: &str, ours: &str) -> bool {
     lines(helm) == lines(ours)
 }
 
+/// The templates of every chart that produce a document in these cases: all but partials and
+/// NOTES.txt, in charts that are not libraries.
+fn rendered_templates(chart: &Chart, parent: Option<&str>, out: &mut Vec<String>) {
+    let path = chart.full_path(parent);
+    for t in &chart.templates {
+        let base = t.name.rsplit('/').next().unwrap_or_default();
+        if chart.renders_template(t) && !base.starts_with('_') && !t.name.ends_with("NOTES.txt") {
+            out.push(chart.template_path(parent, t));
+        }
+    }
+    for sub in &chart.dependencies {
+        rendered_templates(sub, Some(&path), out);
+    }
+}
+
 fn run_case(dir: &Path) -> Result<(), String> {
     let user = match std::fs::read(dir.join("values.yaml")) {
         Ok(bytes) => tug_helm::values::load_values(&bytes).map_err(|e| e.to_string())?,
@@ -157,6 +172,20 @@ fn run_case(dir: &Path) -> Result<(), String> {
     }
     let (chart, values) = result?;
     let manifest = std::fs::read_to_string(dir.join("expected.yaml")).map_err(|e| e.to_string())?;
+    let mut sources: Vec<String> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("# Source: ").map(str::to_string))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let mut templates = Vec::new();
+    rendered_templates(&chart, None, &mut templates);
+    templates.sort();
+    if sources != templates {
+        return Err(format!(
+            "rendered templates: Helm {sources:?}, tug-helm {templates:?}"
+        ));
+    }
     let mut expected = expected_dumps(&manifest);
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     let mut actual = Vec::new();
@@ -210,4 +239,58 @@ fn chart_cases_match_helm() {
         dirs.len(),
         failures.join("\n")
     );
+}
+
+/// Over the whole shared corpus: every chart Helm rendered loads and gets its values here too,
+/// and every template Helm rendered a document from is one of the chart's rendered templates.
+#[test]
+fn corpus_charts_load_and_keep_their_templates() {
+    // The corpus lives in shared/, beside the repository (CI) or at /work/shared (worktrees).
+    let beside =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/helm/cases");
+    let corpus = [beside, PathBuf::from("/work/shared/conformance/helm/cases")]
+        .into_iter()
+        .find(|p| p.is_dir())
+        .expect("the Helm conformance corpus (shared/conformance/helm/cases)");
+    let entries = std::fs::read_dir(&corpus).expect("corpus directory");
+    let mut dirs: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
+    dirs.sort();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in dirs.iter().filter(|d| d.join("expected.yaml").exists()) {
+        let user = match std::fs::read(dir.join("values.yaml")) {
+            Ok(bytes) => tug_helm::values::load_values(&bytes).expect("user values"),
+            Err(_) => Value::empty_map(),
+        };
+        let loaded = load(&dir.join("chart"))
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                prepare_values(&mut c, &user).map_err(|e| e.to_string())?;
+                Ok(c)
+            });
+        let chart = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push(format!("{}: {e}", dir.display()));
+                continue;
+            }
+        };
+        let manifest = std::fs::read_to_string(dir.join("expected.yaml")).expect("manifest");
+        let mut templates = Vec::new();
+        rendered_templates(&chart, None, &mut templates);
+        for source in manifest
+            .lines()
+            .filter_map(|l| l.strip_prefix("# Source: "))
+        {
+            if !templates.iter().any(|t| t == source) {
+                failures.push(format!(
+                    "{}: Helm rendered {source}, not a template here",
+                    dir.display()
+                ));
+            }
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 100, "only {checked} corpus cases checked");
 }

@@ -10,8 +10,11 @@
 //! in the same places Helm's does, so which maps end up shared (the parent's `.Values.sub` is
 //! the subchart's `.Values`) is Helm's.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
+use super::new_map;
 use crate::chart::Chart;
 use crate::value::{Map, Value};
 
@@ -37,15 +40,12 @@ pub fn merge_values(chart: &Chart, user: &Value) -> Result<Value, CoalesceError>
 }
 
 fn run(chart: &Chart, user: &Value, merge: bool) -> Result<Value, CoalesceError> {
-    let copy = match user {
-        Value::Map(_) => user.deep_clone(),
-        _ => Value::empty_map(),
+    let dest = match user.deep_clone() {
+        Value::Map(m) => m,
+        _ => new_map(),
     };
-    let Value::Map(dest) = &copy else {
-        unreachable!("copy is a map")
-    };
-    coalesce(chart, dest, "", merge)?;
-    Ok(copy)
+    coalesce(chart, &dest, "", merge)?;
+    Ok(Value::Map(dest))
 }
 
 fn concat_prefix(a: &str, b: &str) -> String {
@@ -69,13 +69,14 @@ fn coalesce_dependencies(
 ) -> Result<(), CoalesceError> {
     for sub in &chart.dependencies {
         let existing = dest.borrow().get(sub.name()).cloned();
-        let sub_values = match existing {
+        let sub_map = match existing {
             None => {
-                let m = Value::empty_map();
-                dest.borrow_mut().insert(sub.name().to_string(), m.clone());
+                let m = new_map();
+                let entry = Value::Map(m.clone());
+                dest.borrow_mut().insert(sub.name().to_string(), entry);
                 m
             }
-            Some(v @ Value::Map(_)) => v,
+            Some(Value::Map(m)) => m,
             Some(other) => {
                 return Err(CoalesceError::TypeMismatch {
                     name: sub.name().to_string(),
@@ -83,30 +84,25 @@ fn coalesce_dependencies(
                 })
             }
         };
-        let Value::Map(sub_map) = &sub_values else {
-            unreachable!("checked above")
-        };
         let sub_prefix = concat_prefix(prefix, chart.name());
-        coalesce_globals(sub_map, dest, &sub_prefix);
-        coalesce(sub, sub_map, &sub_prefix, merge)?;
+        coalesce_globals(&sub_map, dest, &sub_prefix);
+        coalesce(sub, &sub_map, &sub_prefix, merge)?;
     }
     Ok(())
 }
 
 /// Merges the globals of `src` (the parent's values) into those of `dest` (a subchart's).
 fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
-    let dest_global = match dest.borrow().get(GLOBAL_KEY) {
-        None => Value::empty_map(),
-        Some(v @ Value::Map(_)) => v.clone(),
-        Some(_) => return,
+    let globals = |values: &Map| -> Option<Map> {
+        match values.borrow().get(GLOBAL_KEY) {
+            None => Some(new_map()),
+            Some(Value::Map(m)) => Some(m.clone()),
+            // Helm warns and leaves globals alone.
+            Some(_) => None,
+        }
     };
-    let src_global = match src.borrow().get(GLOBAL_KEY) {
-        None => Value::empty_map(),
-        Some(v @ Value::Map(_)) => v.clone(),
-        Some(_) => return,
-    };
-    let (Value::Map(dg), Value::Map(sg)) = (&dest_global, &src_global) else {
-        unreachable!("both are maps")
+    let (Some(dg), Some(sg)) = (globals(dest), globals(src)) else {
+        return;
     };
     let src_entries: Vec<(String, Value)> = sg
         .borrow()
@@ -117,18 +113,15 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
         let existing = dg.borrow().get(&key).cloned();
         match &val {
             Value::Map(table) => {
-                let copy = Value::map(table.borrow().clone());
+                let copy = Rc::new(RefCell::new(table.borrow().clone()));
                 match existing {
                     None => {
-                        dg.borrow_mut().insert(key, copy);
+                        dg.borrow_mut().insert(key, Value::Map(copy));
                     }
                     Some(Value::Map(dest_table)) => {
-                        let Value::Map(copy_map) = &copy else {
-                            unreachable!("a map")
-                        };
                         // Parent globals win; the subchart's own fill in what they lack.
-                        coalesce_tables(copy_map, &dest_table, &concat_prefix(prefix, &key), true);
-                        dg.borrow_mut().insert(key, copy);
+                        coalesce_tables(&copy, &dest_table, &concat_prefix(prefix, &key), true);
+                        dg.borrow_mut().insert(key, Value::Map(copy));
                     }
                     Some(_) => {}
                 }
@@ -141,7 +134,7 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
         }
     }
     dest.borrow_mut()
-        .insert(GLOBAL_KEY.to_string(), dest_global.clone());
+        .insert(GLOBAL_KEY.to_string(), Value::Map(dg));
 }
 
 /// Fills `v` (user values at this chart's level) from a copy of the chart's defaults.

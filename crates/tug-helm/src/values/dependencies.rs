@@ -169,10 +169,7 @@ fn import_values(chart: &mut Chart) {
         Ok(v) => v,
         Err(_) => return,
     };
-    let imported = Value::empty_map();
-    let Value::Map(b) = &imported else {
-        unreachable!("a map")
-    };
+    let b = &super::new_map();
     for dep in &mut chart.metadata.dependencies {
         let mut rewritten = Vec::new();
         for iv in &dep.import_values {

@@ -17,8 +17,17 @@ pub mod schema;
 
 pub use schema::{validate_schema, SchemaError};
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
 use crate::chart::Chart;
-use crate::value::Value;
+use crate::value::{Map, Value};
+
+/// A new, empty Go map.
+pub(crate) fn new_map() -> Map {
+    Rc::new(RefCell::new(BTreeMap::new()))
+}
 
 /// Why a chart's values could not be prepared for rendering. Messages are Helm's (the
 /// command line adds its own prefix for [`PrepareError::Dependencies`] of the missing kind).

@@ -49,16 +49,17 @@ pub fn merge_user_values(
         })?;
         base = merge_maps(&base, &current);
     }
-    let Value::Map(dest) = &base else {
-        unreachable!("merge_maps returns a map")
+    let dest = match &base {
+        Value::Map(m) => m.clone(),
+        _ => super::new_map(),
     };
     for s in sets {
-        parse_into(s, dest, false).map_err(UserValuesError::Set)?;
+        parse_into(s, &dest, false).map_err(UserValuesError::Set)?;
     }
     for s in set_strings {
-        parse_into(s, dest, true).map_err(UserValuesError::SetString)?;
+        parse_into(s, &dest, true).map_err(UserValuesError::SetString)?;
     }
-    Ok(base)
+    Ok(Value::Map(dest))
 }
 
 /// Parses one `--set` (`strings` false) or `--set-string` expression into `dest`.
@@ -216,8 +217,8 @@ impl Parser {
                     ));
                 }
                 let inner = match data.borrow().get(&k) {
-                    None => Value::empty_map(),
-                    Some(v @ Value::Map(_)) => v.clone(),
+                    None => super::new_map(),
+                    Some(Value::Map(m)) => m.clone(),
                     Some(other) => {
                         return err(format!(
                             "unable to parse key: interface conversion: interface {{}} is {}, not map[string]interface {{}}",
@@ -225,16 +226,13 @@ impl Parser {
                         ))
                     }
                 };
-                let Value::Map(inner_map) = &inner else {
-                    unreachable!("a map")
-                };
-                let e = self.key(inner_map, level);
-                let empty = inner_map.borrow().is_empty();
+                let e = self.key(&inner, level);
+                let empty = inner.borrow().is_empty();
                 if e.is_ok() && empty {
                     return err(format!("key map {} has no value", q(&k)));
                 }
                 if !empty {
-                    set(data, &k, inner.clone());
+                    set(data, &k, Value::Map(inner));
                 }
                 e
             }
@@ -314,21 +312,18 @@ impl Parser {
             }
             _ => {
                 let inner = match list.get(i as usize) {
-                    Some(v @ Value::Map(_)) => v.clone(),
+                    Some(Value::Map(m)) => m.clone(),
                     Some(_) => {
-                        let m = Value::empty_map();
-                        list[i as usize] = m.clone();
+                        let m = super::new_map();
+                        list[i as usize] = Value::Map(m.clone());
                         m
                     }
-                    None => Value::empty_map(),
+                    None => super::new_map(),
                 };
-                let Value::Map(inner_map) = &inner else {
-                    unreachable!("a map")
-                };
-                if let Err(e) = self.key(inner_map, level) {
+                if let Err(e) = self.key(&inner, level) {
                     return Err((list, e));
                 }
-                set_index(list, i, inner.clone())
+                set_index(list, i, Value::Map(inner))
             }
         }
     }

@@ -290,3 +290,75 @@ pub fn path_value(values: &Value, path: &str) -> Option<Value> {
     let v = parent.borrow().get(key).cloned()?;
     (!matches!(v, Value::Map(_))).then_some(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{load_files, File};
+    use crate::values::yaml::load_values;
+
+    fn chart(files: &[(&str, &str)]) -> Chart {
+        load_files(
+            files
+                .iter()
+                .map(|(name, text)| File {
+                    name: name.to_string(),
+                    data: text.as_bytes().to_vec(),
+                })
+                .collect(),
+        )
+        .expect("chart")
+    }
+
+    #[test]
+    fn user_nulls_delete_defaults() {
+        // Helm v4.2.3's result for these values (corpus case 122).
+        let c = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            (
+                "values.yaml",
+                "keepMe: kept\ndropMe: default\nnested:\n  keep: k\n  drop: d\n  deeper:\n    drop: dd\n    keep: kk\nwholeMap:\n  a: 1\n",
+            ),
+        ]);
+        let user = load_values(
+            b"dropMe: null\nnested:\n  drop: null\n  deeper:\n    drop: ~\nwholeMap: null\n",
+        )
+        .unwrap();
+        let v = coalesce_values(&c, &user).unwrap();
+        assert_eq!(
+            v.format_v(),
+            "map[keepMe:kept nested:map[deeper:map[keep:kk] keep:k]]"
+        );
+        assert_eq!(
+            user.format_v().contains("dropMe:<nil>"),
+            true,
+            "the user's values are not changed"
+        );
+    }
+
+    #[test]
+    fn subcharts_get_globals_and_a_type_mismatch_is_helms_error() {
+        let c = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: p\nversion: 0.1.0\n"),
+            ("values.yaml", "global: {region: us}\n"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            ),
+            (
+                "charts/sub/values.yaml",
+                "global: {region: eu, own: x}\nport: 1\n",
+            ),
+        ]);
+        let v = coalesce_values(&c, &Value::empty_map()).unwrap();
+        assert_eq!(
+            v.format_v(),
+            "map[global:map[region:us] sub:map[global:map[own:x region:us] port:1]]"
+        );
+        let bad = load_values(b"sub: 5\n").unwrap();
+        assert_eq!(
+            coalesce_values(&c, &bad).unwrap_err().to_string(),
+            "type mismatch on sub: %!t(float64=5)"
+        );
+    }
+}

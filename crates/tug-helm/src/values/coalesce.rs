@@ -329,9 +329,8 @@ mod tests {
             v.format_v(),
             "map[keepMe:kept nested:map[deeper:map[keep:kk] keep:k]]"
         );
-        assert_eq!(
+        assert!(
             user.format_v().contains("dropMe:<nil>"),
-            true,
             "the user's values are not changed"
         );
     }

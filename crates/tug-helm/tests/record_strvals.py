@@ -45,6 +45,25 @@ EXPRESSIONS = [
     "=x",
     ",a=1",
     "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.aa.bb.cc.dd.ee=1",
+    'j={"a":[1,2.5,null]},k=true,l="s"',
+    'j= [1] , k = 2',
+    "j=,k=",
+    'j=1b=2',
+    'j[0]={"x":1},j[2]="z"',
+    'j=nope',
+    'j="unterminated',
+    "lit=a,b=c\\d",
+    "lit.nested=x",
+    "lit[1]=y",
+    "lit[0",
+]
+
+# --set-file expressions; the files are under strvals-files/ (recorded from this directory).
+FILE_EXPRESSIONS = [
+    "a=strvals-files/a.txt",
+    "b=strvals-files/comma.txt,c=strvals-files/a.txt",
+    "l={strvals-files/a.txt,strvals-files/comma.txt}",
+    "m=strvals-files/missing.txt",
 ]
 
 
@@ -59,7 +78,12 @@ def main():
     cases = []
     for expr in EXPRESSIONS:
         cases.append({"expr": expr, "set": run(helm.parse_set_string, expr),
-                      "set_string": run(helm.parse_set_string_values, expr)})
+                      "set_string": run(helm.parse_set_string_values, expr),
+                      "set_json": run(helm.parse_set_json, expr),
+                      "set_literal": run(helm.parse_set_literal, expr)})
+    os.chdir(HERE)
+    for expr in FILE_EXPRESSIONS:
+        cases.append({"expr": expr, "set_file": run(helm.parse_set_file, expr)})
     with open(os.path.join(HERE, "strvals_cases.json"), "w") as f:
         json.dump(cases, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -1,7 +1,10 @@
-//! `--set`/`--set-string` parsing against real Helm's results (recorded by
-//! record_strvals.py into strvals_cases.json).
+//! `--set`, `--set-string`, `--set-json`, `--set-literal` and `--set-file` parsing against
+//! real Helm's results (recorded by record_strvals.py into strvals_cases.json).
 
-use tug_helm::values::strvals::parse;
+use std::path::PathBuf;
+
+use tug_helm::values::literal::parse_literal_into;
+use tug_helm::values::strvals::{parse_mode_into, Mode};
 use tug_helm::Value;
 
 fn to_json(v: &Value) -> serde_json::Value {
@@ -10,6 +13,7 @@ fn to_json(v: &Value) -> serde_json::Value {
         Value::Nil => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) | Value::Int64(i) => J::from(*i),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => J::from(*f as i64),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::String(s) => J::String(s.to_string()),
         Value::List(l) => J::Array(l.items.iter().map(to_json).collect()),
@@ -23,6 +27,31 @@ fn to_json(v: &Value) -> serde_json::Value {
     }
 }
 
+fn outcome(result: Result<Value, String>) -> serde_json::Value {
+    match result {
+        Ok(v) => serde_json::json!({ "json": to_json(&v) }),
+        Err(e) => serde_json::json!({ "error": e }),
+    }
+}
+
+fn run(expr: &str, mode: &str) -> serde_json::Value {
+    let dest = Value::empty_map();
+    let Value::Map(m) = &dest else { unreachable!() };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let read = |path: &str| {
+        std::fs::read_to_string(dir.join(path))
+            .map_err(|_| format!("open {path}: no such file or directory"))
+    };
+    let result = match mode {
+        "set" => parse_mode_into(expr, m, Mode::Typed),
+        "set_string" => parse_mode_into(expr, m, Mode::Strings),
+        "set_json" => parse_mode_into(expr, m, Mode::Json),
+        "set_file" => parse_mode_into(expr, m, Mode::File(&read)),
+        _ => parse_literal_into(expr, m),
+    };
+    outcome(result.map(|()| dest.clone()).map_err(|e| e.to_string()))
+}
+
 #[test]
 fn set_expressions_parse_as_in_helm() {
     let text = include_str!("strvals_cases.json");
@@ -30,14 +59,18 @@ fn set_expressions_parse_as_in_helm() {
     let mut failures = Vec::new();
     for case in &cases {
         let expr = case["expr"].as_str().expect("expr");
-        for (key, strings) in [("set", false), ("set_string", true)] {
-            let want = &case[key];
-            let got = match parse(expr, strings) {
-                Ok(v) => serde_json::json!({ "json": to_json(&v) }),
-                Err(e) => serde_json::json!({ "error": e.to_string() }),
+        for mode in ["set", "set_string", "set_json", "set_literal", "set_file"] {
+            let Some(want) = case.get(mode) else { continue };
+            let got = run(expr, mode);
+            // Helm reports --set-json errors without the decoder's detail, so only the
+            // failure itself has to match there.
+            let same = if mode == "set_json" && want.get("error").is_some() {
+                got.get("error").is_some()
+            } else {
+                &got == want
             };
-            if &got != want {
-                failures.push(format!("{key} {expr:?}: Helm {want}, tug-helm {got}"));
+            if !same {
+                failures.push(format!("{mode} {expr:?}: Helm {want}, tug-helm {got}"));
             }
         }
     }

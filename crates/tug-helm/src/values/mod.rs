@@ -7,11 +7,13 @@ pub mod yaml;
 pub use yaml::{load_values, merge_maps, ValuesError};
 pub mod coalesce;
 pub mod dependencies;
+pub mod literal;
+pub mod options;
 pub mod strvals;
 
 pub use coalesce::{coalesce_values, merge_values, CoalesceError, GLOBAL_KEY};
 pub use dependencies::{check_dependencies, process_dependencies, DependencyError};
-pub use strvals::{merge_user_values, UserValuesError};
+pub use options::{merge_user_values, UserValuesError, ValueOptions};
 pub(crate) mod quote;
 pub mod schema;
 

@@ -1,12 +1,11 @@
-//! `--set` and `--set-string` as Helm's `strvals` parses them (`a.b=c`, `a={x,y}`, `a[0].b=c`,
-//! `\,` and `\.` escapes), and the merging of values files and `--set` flags in Helm's order
-//! (`values.Options.MergeValues`).
+//! `--set`, `--set-string`, `--set-json` and `--set-file` as Helm's `strvals` parses them
+//! (`a.b=c`, `a={x,y}`, `a[0].b=c`, `\,` and `\.` escapes).
 //!
 //! Typing of `--set` values: `true`/`false` (any case) are booleans, `null` is nil, and
 //! decimal integers without a leading zero (and `0`) are int64; everything else, `1.5`
-//! included, is a string. `--set-string` keeps every value a string.
+//! included, is a string. `--set-string` keeps every value a string, `--set-json` reads each
+//! value as JSON (numbers are float64) and `--set-file` reads the named file.
 
-use super::yaml::{load_values, merge_maps, ValuesError};
 use crate::value::{Map, Value};
 
 /// The largest list index `a[i]=x` may set, as in Helm.
@@ -19,55 +18,34 @@ pub const MAX_NESTED_NAME_LEVEL: usize = 30;
 #[error("{0}")]
 pub struct SetError(pub String);
 
-/// Why user values could not be merged.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum UserValuesError {
-    #[error("failed to parse {name}: {source}")]
-    File {
-        name: String,
-        #[source]
-        source: ValuesError,
-    },
-    #[error("failed parsing --set data: {0}")]
-    Set(SetError),
-    #[error("failed parsing --set-string data: {0}")]
-    SetString(SetError),
-}
-
-/// Merges user values as `helm -f ... --set ... --set-string ...` does: each file (name and
-/// content) merged over the previous ones, then each `--set`, then each `--set-string`.
-pub fn merge_user_values(
-    files: &[(String, Vec<u8>)],
-    sets: &[String],
-    set_strings: &[String],
-) -> Result<Value, UserValuesError> {
-    let mut base = Value::empty_map();
-    for (name, data) in files {
-        let current = load_values(data).map_err(|source| UserValuesError::File {
-            name: name.clone(),
-            source,
-        })?;
-        base = merge_maps(&base, &current);
-    }
-    let dest = match &base {
-        Value::Map(m) => m.clone(),
-        _ => super::new_map(),
-    };
-    for s in sets {
-        parse_into(s, &dest, false).map_err(UserValuesError::Set)?;
-    }
-    for s in set_strings {
-        parse_into(s, &dest, true).map_err(UserValuesError::SetString)?;
-    }
-    Ok(Value::Map(dest))
+/// How values are read from an expression.
+#[derive(Clone, Copy)]
+pub enum Mode<'a> {
+    /// `--set`: booleans, nil and int64 recognised.
+    Typed,
+    /// `--set-string`
+    Strings,
+    /// `--set-json`
+    Json,
+    /// `--set-file`: each value names a file; the reader returns its text or an error message.
+    File(&'a dyn Fn(&str) -> Result<String, String>),
 }
 
 /// Parses one `--set` (`strings` false) or `--set-string` expression into `dest`.
 pub fn parse_into(expr: &str, dest: &Map, strings: bool) -> Result<(), SetError> {
+    parse_mode_into(
+        expr,
+        dest,
+        if strings { Mode::Strings } else { Mode::Typed },
+    )
+}
+
+/// Parses one expression into `dest`, reading values as `mode` says.
+pub fn parse_mode_into(expr: &str, dest: &Map, mode: Mode) -> Result<(), SetError> {
     let mut p = Parser {
         chars: expr.chars().collect(),
         pos: 0,
-        strings,
+        mode,
     };
     loop {
         match p.key(dest, 0) {
@@ -97,10 +75,10 @@ fn err<T>(msg: impl Into<String>) -> Result<T, Stop> {
     Err(Stop::Error(msg.into()))
 }
 
-struct Parser {
+struct Parser<'a> {
     chars: Vec<char>,
     pos: usize,
-    strings: bool,
+    mode: Mode<'a>,
 }
 
 /// Go's `%q` of a string.
@@ -116,7 +94,7 @@ fn go_type(v: &Value) -> String {
     }
 }
 
-impl Parser {
+impl Parser<'_> {
     fn next(&mut self) -> Option<char> {
         let c = self.chars.get(self.pos).copied();
         if c.is_some() {
@@ -141,30 +119,119 @@ impl Parser {
         }
     }
 
-    fn typed(&self, s: &str) -> Value {
-        if self.strings {
-            return Value::from(s);
+    /// A value as the mode reads it.
+    fn read(&self, s: &str) -> Result<Value, Stop> {
+        match self.mode {
+            Mode::Strings => Ok(Value::from(s)),
+            Mode::File(reader) => reader(s).map(Value::from).map_err(Stop::Error),
+            Mode::Typed | Mode::Json => Ok(typed(s)),
         }
-        if s.eq_ignore_ascii_case("true") {
-            return Value::Bool(true);
-        }
-        if s.eq_ignore_ascii_case("false") {
-            return Value::Bool(false);
-        }
-        if s.eq_ignore_ascii_case("null") {
-            return Value::Nil;
-        }
-        if s == "0" {
-            return Value::Int64(0);
-        }
-        if !s.is_empty() && !s.starts_with('0') {
-            if let Some(i) = parse_go_int64(s) {
-                return Value::Int64(i);
-            }
-        }
-        Value::from(s)
     }
 
+    /// `--set-json`: after `=`, nothing (nil) or one JSON value, then an optional `,`.
+    fn json_value(&mut self) -> Result<Value, Stop> {
+        if self.empty_value() {
+            return Ok(Value::Nil);
+        }
+        let rest: String = self.chars[self.pos..].iter().collect();
+        // Go's decoder takes the first complete value and leaves what follows, even with no
+        // delimiter after a number or literal (`1b=2` is 1, then the key `b`).
+        let scalar = json_scalar_prefix(&rest);
+        let (value, used) = match scalar {
+            Some(len) => match serde_json::from_str::<serde_json::Value>(&rest[..len]) {
+                Ok(v) => (v, len),
+                Err(e) => return err(e.to_string()),
+            },
+            None => {
+                let mut stream =
+                    serde_json::Deserializer::from_str(&rest).into_iter::<serde_json::Value>();
+                match stream.next() {
+                    Some(Ok(v)) => (v, stream.byte_offset()),
+                    Some(Err(e)) => return err(e.to_string()),
+                    None => return err("unexpected EOF"),
+                }
+            }
+        };
+        self.pos += rest[..used].chars().count();
+        self.empty_value();
+        Ok(from_json(value))
+    }
+
+    /// Skips whitespace; true at the end or after a `,` (consumed).
+    fn empty_value(&mut self) -> bool {
+        loop {
+            match self.next() {
+                None | Some(',') => return true,
+                Some(c) if c.is_whitespace() => {}
+                Some(_) => {
+                    self.pos -= 1;
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// The length of the JSON number or literal (`true`, `false`, `null`) `s` starts with, when it
+/// starts with one.
+fn json_scalar_prefix(s: &str) -> Option<usize> {
+    for literal in ["true", "false", "null"] {
+        if s.starts_with(literal) {
+            return Some(literal.len());
+        }
+    }
+    let b = s.as_bytes();
+    if !matches!(b.first(), Some(b'-' | b'0'..=b'9')) {
+        return None;
+    }
+    let digits = |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut end = digits(usize::from(b[0] == b'-'));
+    if b.get(end) == Some(&b'.') {
+        end = digits(end + 1);
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        end = digits(end + 1 + sign);
+    }
+    Some(end)
+}
+
+/// A JSON value as Go decodes it into `interface{}`.
+pub(crate) fn from_json(v: serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Value::Nil,
+        J::Bool(b) => Value::Bool(b),
+        J::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        J::String(s) => Value::from(s),
+        J::Array(a) => Value::list(a.into_iter().map(from_json).collect()),
+        J::Object(o) => Value::map(o.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
+    }
+}
+
+/// `--set` typing of a value.
+fn typed(s: &str) -> Value {
+    if s.eq_ignore_ascii_case("true") {
+        return Value::Bool(true);
+    }
+    if s.eq_ignore_ascii_case("false") {
+        return Value::Bool(false);
+    }
+    if s.eq_ignore_ascii_case("null") {
+        return Value::Nil;
+    }
+    if s == "0" {
+        return Value::Int64(0);
+    }
+    if !s.is_empty() && !s.starts_with('0') {
+        if let Some(i) = parse_go_int64(s) {
+            return Value::Int64(i);
+        }
+    }
+    Value::from(s)
+}
+
+impl Parser<'_> {
     fn key(&mut self, data: &Map, level: usize) -> Result<(), Stop> {
         let (k, last) = self.until(&['=', '[', ',', '.']);
         match last {
@@ -189,6 +256,11 @@ impl Parser {
                 set(data, &k, Value::list(list));
                 result
             }
+            Some('=') if matches!(self.mode, Mode::Json) => {
+                let v = self.json_value()?;
+                set(data, &k, v);
+                Ok(())
+            }
             Some('=') => match self.value_list() {
                 Ok(list) => {
                     set(data, &k, Value::list(list));
@@ -200,8 +272,17 @@ impl Parser {
                 }
                 Err(ListStop::NotList) => {
                     let (rs, _) = self.until(&[',']);
-                    set(data, &k, self.typed(&rs));
-                    Ok(())
+                    // Helm sets the key (to nil) even when the reader fails.
+                    match self.read(&rs) {
+                        Ok(v) => {
+                            set(data, &k, v);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            set(data, &k, Value::Nil);
+                            Err(e)
+                        }
+                    }
                 }
                 Err(ListStop::Error(e)) => err(e),
             },
@@ -277,13 +358,20 @@ impl Parser {
         }
         match last {
             None => Err((list, Stop::Eof)),
+            Some('=') if matches!(self.mode, Mode::Json) => match self.json_value() {
+                Ok(v) => set_index(list, i, v),
+                Err(e) => Err((list, e)),
+            },
             Some('=') => {
                 let v = match self.value_list() {
                     Ok(vl) => Value::list(vl),
                     Err(ListStop::Eof) => Value::from(""),
                     Err(ListStop::NotList) => {
                         let (rs, _) = self.until(&[',']);
-                        self.typed(&rs)
+                        match self.read(&rs) {
+                            Ok(v) => v,
+                            Err(e) => return Err((list, e)),
+                        }
                     }
                     Err(ListStop::Error(e)) => return Err((list, Stop::Error(e))),
                 };
@@ -349,10 +437,10 @@ impl Parser {
                             self.pos -= 1;
                         }
                     }
-                    list.push(self.typed(&rs));
+                    list.push(self.read(&rs).map_err(ListStop::from)?);
                     return Ok(list);
                 }
-                _ => list.push(self.typed(&rs)),
+                _ => list.push(self.read(&rs).map_err(ListStop::from)?),
             }
         }
     }
@@ -362,6 +450,15 @@ enum ListStop {
     Eof,
     NotList,
     Error(String),
+}
+
+impl From<Stop> for ListStop {
+    fn from(s: Stop) -> ListStop {
+        match s {
+            Stop::Eof => ListStop::Eof,
+            Stop::Error(e) => ListStop::Error(e),
+        }
+    }
 }
 
 fn set(data: &Map, key: &str, v: Value) {
@@ -474,23 +571,5 @@ mod tests {
         let s = parse("n=3,b=true", true).unwrap();
         assert_eq!(s.format_v(), "map[b:true n:3]");
         assert_eq!(s.as_map().unwrap().borrow()["n"].type_name(), "string");
-    }
-
-    #[test]
-    fn files_then_sets_then_set_strings() {
-        let files = vec![
-            (
-                "a.yaml".to_string(),
-                b"x: {p: 1, r: 2}\nlist: [1]\n".to_vec(),
-            ),
-            ("b.yaml".to_string(), b"x: {r: 3}\n".to_vec()),
-        ];
-        let v = merge_user_values(&files, &["x.p=5,list[1]=b".into()], &["x.r=7".into()]).unwrap();
-        assert_eq!(v.format_v(), "map[list:[1 b] x:map[p:5 r:7]]");
-        let err = merge_user_values(&[], &["a.b".into()], &[]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "failed parsing --set data: key \"b\" has no value"
-        );
     }
 }

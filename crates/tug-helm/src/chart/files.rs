@@ -18,6 +18,7 @@ pub struct Files {
 }
 
 impl Files {
+    /// The files by chart-relative path.
     pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Files {
         Files {
             files: files
@@ -94,10 +95,12 @@ impl Files {
         self.files.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The number of files (`len .Files`).
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// No files: `if .Files` is false.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

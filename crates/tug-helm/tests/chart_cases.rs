@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use tug_helm::chart::{load, Chart};
-use tug_helm::values::{prepare_values, PrepareError};
+use tug_helm::values::{prepare_values, subchart_values, PrepareError};
 use tug_helm::Value;
 
 fn to_json(v: &Value) -> serde_json::Value {
@@ -89,11 +89,7 @@ fn actual_dumps(
 ) {
     let path = chart.full_path(parent);
     for sub in &chart.dependencies {
-        let sub_values = values
-            .as_map()
-            .and_then(|m| m.borrow().get(sub.name()).cloned())
-            .filter(|v| v.as_map().is_some())
-            .unwrap_or_else(Value::empty_map);
+        let sub_values = subchart_values(values, sub.name());
         actual_dumps(sub, &sub_values, Some(&path), out);
     }
     let has_dump = chart
@@ -113,6 +109,36 @@ fn actual_dumps(
     }
 }
 
+/// Whether tug-helm's error message says what Helm's says. Helm's may carry a prefix added by
+/// its caller (the SDK says why it stopped), and lists schema failures in Go map order, so
+/// those are compared as sets of lines.
+fn same_message(helm: &str, ours: &str) -> bool {
+    if helm.trim_end() == ours.trim_end() || helm.trim_end().ends_with(ours.trim_end()) {
+        return true;
+    }
+    let lines = |m: &str| {
+        let mut v: Vec<String> = m.trim_end().lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    lines(helm) == lines(ours)
+}
+
+/// The templates of every chart that produce a document in these cases: all but partials and
+/// NOTES.txt, in charts that are not libraries.
+fn rendered_templates(chart: &Chart, parent: Option<&str>, out: &mut Vec<String>) {
+    let path = chart.full_path(parent);
+    for t in &chart.templates {
+        let base = t.name.rsplit('/').next().unwrap_or_default();
+        if chart.renders_template(t) && !base.starts_with('_') && !t.name.ends_with("NOTES.txt") {
+            out.push(chart.template_path(parent, t));
+        }
+    }
+    for sub in &chart.dependencies {
+        rendered_templates(sub, Some(&path), out);
+    }
+}
+
 fn run_case(dir: &Path) -> Result<(), String> {
     let user = match std::fs::read(dir.join("values.yaml")) {
         Ok(bytes) => tug_helm::values::load_values(&bytes).map_err(|e| e.to_string())?,
@@ -127,14 +153,39 @@ fn run_case(dir: &Path) -> Result<(), String> {
         });
     if let Ok(err) = std::fs::read_to_string(dir.join("expected.error")) {
         let keyword = err.lines().next().unwrap_or_default().to_lowercase();
+        let helm: Vec<&str> = err
+            .lines()
+            .skip(1)
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .collect();
+        let helm = helm.join("\n");
         return match result {
             Ok(_) => Err(format!("Helm fails with '{keyword}', tug-helm succeeded")),
-            Err(msg) if msg.to_lowercase().contains(&keyword) => Ok(()),
-            Err(msg) => Err(format!("expected an error with '{keyword}', got: {msg}")),
+            Err(msg) if !msg.to_lowercase().contains(&keyword) => {
+                Err(format!("expected an error with '{keyword}', got: {msg}"))
+            }
+            Err(msg) if same_message(&helm, &msg) => Ok(()),
+            Err(msg) => Err(format!(
+                "messages differ:\n  Helm:     {helm:?}\n  tug-helm: {msg:?}"
+            )),
         };
     }
     let (chart, values) = result?;
     let manifest = std::fs::read_to_string(dir.join("expected.yaml")).map_err(|e| e.to_string())?;
+    let mut sources: Vec<String> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("# Source: ").map(str::to_string))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let mut templates = Vec::new();
+    rendered_templates(&chart, None, &mut templates);
+    templates.sort();
+    if sources != templates {
+        return Err(format!(
+            "rendered templates: Helm {sources:?}, tug-helm {templates:?}"
+        ));
+    }
     let mut expected = expected_dumps(&manifest);
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     let mut actual = Vec::new();
@@ -188,4 +239,82 @@ fn chart_cases_match_helm() {
         dirs.len(),
         failures.join("\n")
     );
+}
+
+/// Over the whole shared corpus: every chart Helm rendered loads and gets its values here too,
+/// and every template Helm rendered a document from is one of the chart's rendered templates.
+#[test]
+fn corpus_charts_load_and_keep_their_templates() {
+    // The corpus lives in shared/, beside the repository (CI) or at /work/shared (worktrees).
+    let beside =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/helm/cases");
+    let corpus = [beside, PathBuf::from("/work/shared/conformance/helm/cases")]
+        .into_iter()
+        .find(|p| p.is_dir())
+        .expect("the Helm conformance corpus (shared/conformance/helm/cases)");
+    let entries = std::fs::read_dir(&corpus).expect("corpus directory");
+    let mut dirs: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
+    dirs.sort();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in dirs.iter().filter(|d| d.join("expected.yaml").exists()) {
+        let user = match std::fs::read(dir.join("values.yaml")) {
+            Ok(bytes) => tug_helm::values::load_values(&bytes).expect("user values"),
+            Err(_) => Value::empty_map(),
+        };
+        let loaded = load(&dir.join("chart"))
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                prepare_values(&mut c, &user).map_err(|e| e.to_string())?;
+                Ok(c)
+            });
+        let chart = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push(format!("{}: {e}", dir.display()));
+                continue;
+            }
+        };
+        let manifest = std::fs::read_to_string(dir.join("expected.yaml")).expect("manifest");
+        let mut templates = Vec::new();
+        rendered_templates(&chart, None, &mut templates);
+        for source in manifest
+            .lines()
+            .filter_map(|l| l.strip_prefix("# Source: "))
+        {
+            if !templates.iter().any(|t| t == source) {
+                failures.push(format!(
+                    "{}: Helm rendered {source}, not a template here",
+                    dir.display()
+                ));
+            }
+        }
+        checked += 1;
+    }
+    // Where Helm fails, a failure here must be Helm's (many fail later, while rendering).
+    for dir in dirs.iter().filter(|d| d.join("expected.error").exists()) {
+        let user = std::fs::read(dir.join("values.yaml"))
+            .map(|b| tug_helm::values::load_values(&b).expect("user values"))
+            .unwrap_or_else(|_| Value::empty_map());
+        let result = load(&dir.join("chart"))
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                prepare_values(&mut c, &user)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+        let expected = std::fs::read_to_string(dir.join("expected.error")).expect("expected.error");
+        let keyword = expected.lines().next().unwrap_or_default().to_lowercase();
+        if let Err(e) = result {
+            if !e.to_lowercase().contains(&keyword) {
+                failures.push(format!(
+                    "{}: Helm fails with '{keyword}', here: {e}",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 100, "only {checked} corpus cases checked");
 }

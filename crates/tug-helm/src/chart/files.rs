@@ -18,6 +18,7 @@ pub struct Files {
 }
 
 impl Files {
+    /// The files by chart-relative path.
     pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Files {
         Files {
             files: files
@@ -72,7 +73,7 @@ impl Files {
 
     /// `AsSecrets`: a YAML map from base names to base64 of the contents.
     pub fn as_secrets(&self) -> String {
-        self.yaml_by_base_name(|data| base64(data))
+        self.yaml_by_base_name(base64)
     }
 
     fn yaml_by_base_name(&self, encode: impl Fn(&[u8]) -> String) -> String {
@@ -94,10 +95,12 @@ impl Files {
         self.files.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The number of files (`len .Files`).
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// No files: `if .Files` is false.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

@@ -62,8 +62,9 @@ impl Parser<'_> {
                     loop {
                         match self.chars.next() {
                             Some(',') => alts.push(self.sequence(depth + 1)?),
-                            Some('}') => break,
-                            _ => return Err(self.err()),
+                            // gobwas closes alternatives left open at the end.
+                            Some('}') | None => break,
+                            Some(_) => return Err(self.err()),
                         }
                     }
                     out.push(Node::Alt(alts));
@@ -193,7 +194,10 @@ mod tests {
         assert!(g("[!a]?").matches("bc"));
         assert!(g("[a-c]*").matches("b.txt"));
         assert!(!g("?").matches("/"));
-        assert!(Glob::new("{a,b").is_err());
+        assert!(
+            g("{a,b").matches("b"),
+            "an open alternative closes at the end"
+        );
         assert!(Glob::new("[]").is_err());
     }
 }

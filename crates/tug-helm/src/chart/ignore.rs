@@ -70,11 +70,72 @@ impl GoPattern {
         Ok(GoPattern(toks))
     }
 
-    /// Whether the whole of `name` matches.
+    /// Whether the whole of `name` matches. Like Go, this matches each run of literal
+    /// tokens at the leftmost place a star allows, which takes linear time per star (a
+    /// backtracking matcher would let a hostile `.helmignore` stall loading).
     pub fn matches(&self, name: &str) -> bool {
         let chars: Vec<char> = name.chars().collect();
-        match_from(&self.0, &chars)
+        let chunks = self.chunks();
+        let mut rest: &[char] = &chars;
+        for (idx, (star, chunk)) in chunks.iter().enumerate() {
+            let last = idx + 1 == chunks.len();
+            if *star && chunk.is_empty() {
+                // A trailing star matches the rest, unless it has a separator.
+                return !rest.contains(&'/');
+            }
+            if let Some(t) = match_chunk(chunk, rest) {
+                if t.is_empty() || !last {
+                    rest = t;
+                    continue;
+                }
+            }
+            if !*star {
+                return false;
+            }
+            let skipped = (0..rest.len())
+                .take_while(|&i| rest[i] != '/')
+                .find_map(|i| match_chunk(chunk, &rest[i + 1..]).filter(|t| !last || t.is_empty()));
+            match skipped {
+                Some(t) => rest = t,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
+
+    /// The pattern split at stars: whether a star precedes each run of other tokens.
+    fn chunks(&self) -> Vec<(bool, &[Tok])> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        let toks = &self.0;
+        while i < toks.len() || out.is_empty() {
+            let star = toks[i..].first() == Some(&Tok::Star);
+            while toks.get(i) == Some(&Tok::Star) {
+                i += 1;
+            }
+            let start = i;
+            while i < toks.len() && toks[i] != Tok::Star {
+                i += 1;
+            }
+            out.push((star, &toks[start..i]));
+            if i >= toks.len() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// Matches `chunk` (no stars) at the start of `name`, returning what is left.
+fn match_chunk<'n>(chunk: &[Tok], name: &'n [char]) -> Option<&'n [char]> {
+    if name.len() < chunk.len() {
+        return None;
+    }
+    chunk
+        .iter()
+        .zip(name)
+        .all(|(t, &c)| single(t, c))
+        .then(|| &name[chunk.len()..])
 }
 
 fn class_char(it: &mut std::iter::Peekable<std::str::Chars>) -> Result<char, IgnoreError> {
@@ -82,23 +143,6 @@ fn class_char(it: &mut std::iter::Peekable<std::str::Chars>) -> Result<char, Ign
         None | Some('-') | Some(']') => Err(IgnoreError::BadPattern),
         Some('\\') => it.next().ok_or(IgnoreError::BadPattern),
         Some(c) => Ok(c),
-    }
-}
-
-fn match_from(toks: &[Tok], name: &[char]) -> bool {
-    let Some((first, rest)) = toks.split_first() else {
-        return name.is_empty();
-    };
-    match first {
-        Tok::Star => {
-            // `*` stops at the separator.
-            let limit = name.iter().position(|&c| c == '/').unwrap_or(name.len());
-            (0..=limit).any(|n| match_from(rest, &name[n..]))
-        }
-        _ => match name.split_first() {
-            Some((&c, tail)) if single(first, c) => match_from(rest, tail),
-            _ => false,
-        },
     }
 }
 
@@ -236,6 +280,15 @@ mod tests {
         assert!(p("[^a]").matches("b"));
         assert!(!p("[^a]").matches("/"));
         assert!(p("\\*").matches("*"));
+        assert!(p("a*").matches("abc"));
+        assert!(!p("a*").matches("a/b"));
+        assert!(p("*a*b").matches("xaab"));
+        assert!(p("").matches(""));
+        assert!(!p("").matches("x"));
+        assert!(p("*.t*t").matches("a.txt.tgt"));
+        // Linear per star: this would take ages with backtracking.
+        let hostile = p(&"*a".repeat(30));
+        assert!(!hostile.matches(&format!("{}b", "a".repeat(250))));
         assert_eq!(GoPattern::new("[]"), Err(IgnoreError::BadPattern));
         assert_eq!(GoPattern::new("a\\"), Err(IgnoreError::BadPattern));
     }

@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::archive::{read_archive, Budget, MAX_FILE_SIZE};
+
+/// Our limit on how deeply subcharts nest (Helm has none; real charts stay below five).
+pub const MAX_SUBCHART_DEPTH: usize = 32;
+use super::chart_yaml::decode_metadata;
 use super::ignore::Rules;
-use super::metadata::{decode_metadata, Metadata};
+use super::metadata::Metadata;
 use super::{Chart, File, LoadError};
 use crate::value::Value;
 use crate::values::yaml::load_values;
@@ -36,7 +40,20 @@ pub fn load(path: &Path) -> Result<Chart, LoadError> {
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
     let mut budget = Budget::default();
     let files = read_archive(bytes, &mut budget)?;
+    if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {
+        check_api_version(&f.data)?;
+    }
     load_files_within(files, &mut budget)
+}
+
+/// Helm picks the loader by the root chart's apiVersion: v1, v2 or none load as v2 charts.
+fn check_api_version(chart_yaml: &[u8]) -> Result<(), LoadError> {
+    let mut md = Metadata::default();
+    decode_metadata("Chart.yaml", chart_yaml, &mut md)?;
+    match md.api_version.as_str() {
+        "" | "v1" | "v2" => Ok(()),
+        other => Err(LoadError::UnsupportedApiVersion(other.to_string())),
+    }
 }
 
 /// Loads a chart directory, leaving out what its `.helmignore` names.
@@ -46,6 +63,11 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
         move |e| LoadError::Io { path: p, source: e }
     };
     let top = std::fs::canonicalize(dir).map_err(io(dir))?;
+    let chart_yaml = top.join("Chart.yaml");
+    match std::fs::read(&chart_yaml) {
+        Ok(data) => check_api_version(&data)?,
+        Err(_) => return Err(LoadError::NoChartYaml(chart_yaml.display().to_string())),
+    }
     let ignore_file = top.join(".helmignore");
     let rules = if ignore_file.exists() {
         let raw = std::fs::read(&ignore_file).map_err(io(&ignore_file))?;
@@ -140,103 +162,132 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
 }
 
 fn load_files_within(files: Vec<File>, budget: &mut Budget) -> Result<Chart, LoadError> {
-    let mut metadata: Option<Metadata> = None;
+    load_nested(files, budget, 0)
+}
+
+/// A chart's files sorted by their role.
+#[derive(Default)]
+struct Sorted {
+    metadata: Option<Metadata>,
+    templates: Vec<File>,
+    files: Vec<File>,
+    values: Option<Value>,
+    schema: Option<Vec<u8>>,
+    /// The files under `charts/` by their first path element, names relative to `charts/`.
+    subcharts: BTreeMap<String, Vec<File>>,
+}
+
+/// Reads Chart.yaml first (Helm does not rely on the order of files), then sorts the other
+/// files: special files are read, `templates/` and `charts/` set apart, the rest kept for
+/// `.Files`.
+fn sort_files(files: Vec<File>) -> Result<Sorted, LoadError> {
+    let mut sorted = Sorted::default();
     for f in files.iter().filter(|f| f.name == "Chart.yaml") {
-        let md = metadata.get_or_insert_with(Metadata::default);
+        let md = sorted.metadata.get_or_insert_with(Metadata::default);
         decode_metadata("Chart.yaml", &f.data, md)?;
         if md.api_version.is_empty() {
             md.api_version = "v1".into();
         }
     }
-    let mut templates = Vec::new();
-    let mut chart_files = Vec::new();
-    let mut values = Value::empty_map();
-    let mut schema = None;
-    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {}
             "Chart.lock" => check_yaml("Chart.lock", &f.data)?,
-            "values.yaml" => values = load_values(&f.data)?,
-            "values.schema.json" => schema = Some(f.data),
-            "requirements.yaml" => {
-                let md = metadata.get_or_insert_with(Metadata::default);
-                decode_metadata("requirements.yaml", &f.data, md)?;
+            "values.yaml" => sorted.values = Some(load_values(&f.data)?),
+            "values.schema.json" => sorted.schema = Some(f.data),
+            // Dependencies declared the Helm 2 way; the files stay visible in v1 charts only.
+            "requirements.yaml" | "requirements.lock" => {
+                let md = sorted.metadata.get_or_insert_with(Metadata::default);
+                if f.name == "requirements.yaml" {
+                    decode_metadata("requirements.yaml", &f.data, md)?;
+                } else {
+                    check_yaml("requirements.lock", &f.data)?;
+                }
                 if md.api_version == "v1" {
-                    chart_files.push(f);
+                    sorted.files.push(f);
                 }
             }
-            "requirements.lock" => {
-                check_yaml("requirements.lock", &f.data)?;
-                let md = metadata.get_or_insert_with(Metadata::default);
-                if md.api_version == "v1" {
-                    chart_files.push(f);
-                }
-            }
-            name if name.starts_with("templates/") => templates.push(f),
-            name if name.starts_with("charts/") => {
-                if name.ends_with(".prov") {
-                    chart_files.push(f);
-                    continue;
-                }
+            name if name.starts_with("templates/") => sorted.templates.push(f),
+            name if name.starts_with("charts/") && !name.ends_with(".prov") => {
                 let inner = name["charts/".len()..].to_string();
-                let top = inner.split('/').next().unwrap_or("").to_string();
-                subcharts.entry(top).or_default().push(File {
+                let top = inner.split('/').next().unwrap_or_default().to_string();
+                sorted.subcharts.entry(top).or_default().push(File {
                     name: inner,
                     data: f.data,
                 });
             }
-            _ => chart_files.push(f),
+            _ => sorted.files.push(f),
         }
     }
-    let mut metadata = metadata.ok_or(LoadError::MissingChartYaml)?;
+    Ok(sorted)
+}
+
+fn load_nested(files: Vec<File>, budget: &mut Budget, depth: usize) -> Result<Chart, LoadError> {
+    let sorted = sort_files(files)?;
+    let mut metadata = sorted.metadata.ok_or(LoadError::MissingChartYaml)?;
     metadata.validate()?;
     let mut chart = Chart {
         metadata,
-        templates,
-        files: chart_files,
-        values,
-        schema,
+        templates: sorted.templates,
+        files: sorted.files,
+        values: sorted.values.unwrap_or_else(Value::empty_map),
+        schema: sorted.schema,
         dependencies: Vec::new(),
     };
-    for (name, files) in subcharts {
+    for (name, files) in sorted.subcharts {
+        // Every entry of charts/ is a chart, except names starting with `_` or `.`.
         if name.starts_with('_') || name.starts_with('.') {
             continue;
         }
-        let wrap = |e: LoadError| LoadError::Subchart {
-            name: name.clone(),
-            parent: chart.name().to_string(),
-            source: Box::new(e),
-        };
-        let sub = if name.ends_with(".tgz") {
-            let file = &files[0];
-            if file.name != name {
-                return Err(LoadError::SubchartTar {
-                    parent: chart.name().to_string(),
-                    expected: name.clone(),
-                    got: file.name.clone(),
-                });
-            }
-            read_archive(&file.data, budget)
-                .map_err(LoadError::from)
-                .and_then(|inner| load_files_within(inner, budget))
-                .map_err(wrap)?
-        } else {
-            let inner = files
-                .into_iter()
-                .filter_map(|f| {
-                    let (_, rest) = f.name.split_once('/')?;
-                    Some(File {
-                        name: rest.to_string(),
-                        data: f.data,
-                    })
-                })
-                .collect();
-            load_files_within(inner, budget).map_err(wrap)?
-        };
+        if depth + 1 > MAX_SUBCHART_DEPTH {
+            return Err(LoadError::TooDeep(MAX_SUBCHART_DEPTH));
+        }
+        let sub = load_subchart(&chart, &name, files, budget, depth + 1)?;
         chart.dependencies.push(sub);
     }
     Ok(chart)
+}
+
+/// Loads the subchart `charts/<name>`: an archive or a directory's files.
+fn load_subchart(
+    parent: &Chart,
+    name: &str,
+    files: Vec<File>,
+    budget: &mut Budget,
+    depth: usize,
+) -> Result<Chart, LoadError> {
+    let wrap = |e: LoadError| LoadError::Subchart {
+        name: name.to_string(),
+        parent: parent.name().to_string(),
+        source: Box::new(e),
+    };
+    if name.ends_with(".tgz") {
+        let file = &files[0];
+        if file.name != name {
+            return Err(LoadError::SubchartTar {
+                parent: parent.name().to_string(),
+                expected: name.to_string(),
+                got: file.name.clone(),
+            });
+        }
+        return read_archive(&file.data, budget)
+            .map_err(LoadError::from)
+            .and_then(|inner| load_nested(inner, budget, depth))
+            .map_err(wrap);
+    }
+    // A loose file directly in charts/ leaves no files, so it fails as a chart without
+    // Chart.yaml, as in Helm.
+    let inner = files
+        .into_iter()
+        .filter_map(|f| {
+            let (_, rest) = f.name.split_once('/')?;
+            Some(File {
+                name: rest.to_string(),
+                data: f.data,
+            })
+        })
+        .collect();
+    load_nested(inner, budget, depth).map_err(wrap)
 }
 
 /// Lock files are only checked to be YAML, as Helm reads them without using them here.

@@ -1,15 +1,37 @@
 //! Charts: loading them from a directory or a packaged `.tgz` as Helm's loader does, and the
 //! data they give templates (`.Chart`, `.Files`).
 //!
+//! What `helm template`/`helm install` do before rendering, with this crate:
+//!
 //! ```no_run
-//! let chart = tug_helm::chart::load(std::path::Path::new("./mychart"))?;
-//! for t in &chart.templates {
-//!     println!("{}", chart.template_path(None, t));
+//! use tug_helm::chart::{load, Chart};
+//! use tug_helm::values::{merge_user_values, prepare_values, subchart_values};
+//!
+//! let mut chart = load(std::path::Path::new("./mychart"))?;
+//! // `-f` files (name, contents), then `--set`, then `--set-string`.
+//! let user = merge_user_values(&[], &["replicas=3".into()], &[])?;
+//! // Dependencies checked and processed (this changes `chart`), defaults coalesced, schemas
+//! // validated: the root chart's `.Values`.
+//! let values = prepare_values(&mut chart, &user)?;
+//!
+//! // Each chart renders its templates with its own `.Chart`, `.Files` and `.Values`.
+//! fn walk(chart: &Chart, values: &tug_helm::Value, parent: Option<&str>) {
+//!     let path = chart.full_path(parent);
+//!     let _dot_chart = chart.chart_object(parent.is_none());
+//!     let _dot_files = chart.files_object();
+//!     for t in chart.templates.iter().filter(|t| chart.renders_template(t)) {
+//!         println!("{}", chart.template_path(parent, t));
+//!     }
+//!     for sub in &chart.dependencies {
+//!         walk(sub, &subchart_values(values, sub.name()), Some(&path));
+//!     }
 //! }
-//! # Ok::<(), tug_helm::chart::LoadError>(())
+//! walk(&chart, &values, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod archive;
+pub mod chart_yaml;
 pub mod files;
 pub mod glob;
 pub mod ignore;
@@ -20,7 +42,7 @@ pub mod semver;
 pub use archive::ArchiveError;
 pub use files::Files;
 pub use ignore::IgnoreError;
-pub use load::{load, load_archive, load_dir, load_files};
+pub use load::{load, load_archive, load_dir, load_files, MAX_SUBCHART_DEPTH};
 pub use metadata::{Dependency, Maintainer, Metadata};
 
 use crate::value::Value;
@@ -155,6 +177,14 @@ pub enum LoadError {
     /// refuse, so a chart from a source repository cannot read the controller's files.
     #[error("chart file {0} is a link to outside the chart directory")]
     LinkOutsideChart(String),
+    #[error("subcharts nest deeper than the maximum of {0} levels")]
+    TooDeep(usize),
+    #[error("unable to detect chart at {0}: no such file")]
+    NoChartYaml(String),
+    /// Chart.yaml names an apiVersion other than v1 and v2 (Helm 4's experimental v3 charts
+    /// are not supported).
+    #[error("unsupported chart version {0:?}")]
+    UnsupportedApiVersion(String),
     #[error("file '{0}' seems to be a YAML file, but expected a gzipped archive")]
     YamlNotArchive(String),
     #[error("file '{0}' does not appear to be a gzipped archive")]

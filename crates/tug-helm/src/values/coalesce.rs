@@ -10,8 +10,11 @@
 //! in the same places Helm's does, so which maps end up shared (the parent's `.Values.sub` is
 //! the subchart's `.Values`) is Helm's.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
+use super::new_map;
 use crate::chart::Chart;
 use crate::value::{Map, Value};
 
@@ -37,15 +40,12 @@ pub fn merge_values(chart: &Chart, user: &Value) -> Result<Value, CoalesceError>
 }
 
 fn run(chart: &Chart, user: &Value, merge: bool) -> Result<Value, CoalesceError> {
-    let copy = match user {
-        Value::Map(_) => user.deep_clone(),
-        _ => Value::empty_map(),
+    let dest = match user.deep_clone() {
+        Value::Map(m) => m,
+        _ => new_map(),
     };
-    let Value::Map(dest) = &copy else {
-        unreachable!("copy is a map")
-    };
-    coalesce(chart, dest, "", merge)?;
-    Ok(copy)
+    coalesce(chart, &dest, "", merge)?;
+    Ok(Value::Map(dest))
 }
 
 fn concat_prefix(a: &str, b: &str) -> String {
@@ -69,13 +69,14 @@ fn coalesce_dependencies(
 ) -> Result<(), CoalesceError> {
     for sub in &chart.dependencies {
         let existing = dest.borrow().get(sub.name()).cloned();
-        let sub_values = match existing {
+        let sub_map = match existing {
             None => {
-                let m = Value::empty_map();
-                dest.borrow_mut().insert(sub.name().to_string(), m.clone());
+                let m = new_map();
+                let entry = Value::Map(m.clone());
+                dest.borrow_mut().insert(sub.name().to_string(), entry);
                 m
             }
-            Some(v @ Value::Map(_)) => v,
+            Some(Value::Map(m)) => m,
             Some(other) => {
                 return Err(CoalesceError::TypeMismatch {
                     name: sub.name().to_string(),
@@ -83,30 +84,25 @@ fn coalesce_dependencies(
                 })
             }
         };
-        let Value::Map(sub_map) = &sub_values else {
-            unreachable!("checked above")
-        };
         let sub_prefix = concat_prefix(prefix, chart.name());
-        coalesce_globals(sub_map, dest, &sub_prefix);
-        coalesce(sub, sub_map, &sub_prefix, merge)?;
+        coalesce_globals(&sub_map, dest, &sub_prefix);
+        coalesce(sub, &sub_map, &sub_prefix, merge)?;
     }
     Ok(())
 }
 
 /// Merges the globals of `src` (the parent's values) into those of `dest` (a subchart's).
 fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
-    let dest_global = match dest.borrow().get(GLOBAL_KEY) {
-        None => Value::empty_map(),
-        Some(v @ Value::Map(_)) => v.clone(),
-        Some(_) => return,
+    let globals = |values: &Map| -> Option<Map> {
+        match values.borrow().get(GLOBAL_KEY) {
+            None => Some(new_map()),
+            Some(Value::Map(m)) => Some(m.clone()),
+            // Helm warns and leaves globals alone.
+            Some(_) => None,
+        }
     };
-    let src_global = match src.borrow().get(GLOBAL_KEY) {
-        None => Value::empty_map(),
-        Some(v @ Value::Map(_)) => v.clone(),
-        Some(_) => return,
-    };
-    let (Value::Map(dg), Value::Map(sg)) = (&dest_global, &src_global) else {
-        unreachable!("both are maps")
+    let (Some(dg), Some(sg)) = (globals(dest), globals(src)) else {
+        return;
     };
     let src_entries: Vec<(String, Value)> = sg
         .borrow()
@@ -117,18 +113,15 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
         let existing = dg.borrow().get(&key).cloned();
         match &val {
             Value::Map(table) => {
-                let copy = Value::map(table.borrow().clone());
+                let copy = Rc::new(RefCell::new(table.borrow().clone()));
                 match existing {
                     None => {
-                        dg.borrow_mut().insert(key, copy);
+                        dg.borrow_mut().insert(key, Value::Map(copy));
                     }
                     Some(Value::Map(dest_table)) => {
-                        let Value::Map(copy_map) = &copy else {
-                            unreachable!("a map")
-                        };
                         // Parent globals win; the subchart's own fill in what they lack.
-                        coalesce_tables(copy_map, &dest_table, &concat_prefix(prefix, &key), true);
-                        dg.borrow_mut().insert(key, copy);
+                        coalesce_tables(&copy, &dest_table, &concat_prefix(prefix, &key), true);
+                        dg.borrow_mut().insert(key, Value::Map(copy));
                     }
                     Some(_) => {}
                 }
@@ -141,7 +134,7 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
         }
     }
     dest.borrow_mut()
-        .insert(GLOBAL_KEY.to_string(), dest_global.clone());
+        .insert(GLOBAL_KEY.to_string(), Value::Map(dg));
 }
 
 /// Fills `v` (user values at this chart's level) from a copy of the chart's defaults.
@@ -296,4 +289,75 @@ pub fn path_value(values: &Value, path: &str) -> Option<Value> {
     };
     let v = parent.borrow().get(key).cloned()?;
     (!matches!(v, Value::Map(_))).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{load_files, File};
+    use crate::values::yaml::load_values;
+
+    fn chart(files: &[(&str, &str)]) -> Chart {
+        load_files(
+            files
+                .iter()
+                .map(|(name, text)| File {
+                    name: name.to_string(),
+                    data: text.as_bytes().to_vec(),
+                })
+                .collect(),
+        )
+        .expect("chart")
+    }
+
+    #[test]
+    fn user_nulls_delete_defaults() {
+        // Helm v4.2.3's result for these values (corpus case 122).
+        let c = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            (
+                "values.yaml",
+                "keepMe: kept\ndropMe: default\nnested:\n  keep: k\n  drop: d\n  deeper:\n    drop: dd\n    keep: kk\nwholeMap:\n  a: 1\n",
+            ),
+        ]);
+        let user = load_values(
+            b"dropMe: null\nnested:\n  drop: null\n  deeper:\n    drop: ~\nwholeMap: null\n",
+        )
+        .unwrap();
+        let v = coalesce_values(&c, &user).unwrap();
+        assert_eq!(
+            v.format_v(),
+            "map[keepMe:kept nested:map[deeper:map[keep:kk] keep:k]]"
+        );
+        assert!(
+            user.format_v().contains("dropMe:<nil>"),
+            "the user's values are not changed"
+        );
+    }
+
+    #[test]
+    fn subcharts_get_globals_and_a_type_mismatch_is_helms_error() {
+        let c = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: p\nversion: 0.1.0\n"),
+            ("values.yaml", "global: {region: us}\n"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            ),
+            (
+                "charts/sub/values.yaml",
+                "global: {region: eu, own: x}\nport: 1\n",
+            ),
+        ]);
+        let v = coalesce_values(&c, &Value::empty_map()).unwrap();
+        assert_eq!(
+            v.format_v(),
+            "map[global:map[region:us] sub:map[global:map[own:x region:us] port:1]]"
+        );
+        let bad = load_values(b"sub: 5\n").unwrap();
+        assert_eq!(
+            coalesce_values(&c, &bad).unwrap_err().to_string(),
+            "type mismatch on sub: %!t(float64=5)"
+        );
+    }
 }

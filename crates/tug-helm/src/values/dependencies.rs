@@ -121,11 +121,7 @@ fn apply_tags(chart: &mut Chart, cvals: &Value) {
                 _ => {}
             }
         }
-        if !has_true && has_false {
-            dep.enabled = false;
-        } else {
-            dep.enabled = true;
-        }
+        dep.enabled = has_true || !has_false;
     }
 }
 
@@ -173,10 +169,7 @@ fn import_values(chart: &mut Chart) {
         Ok(v) => v,
         Err(_) => return,
     };
-    let imported = Value::empty_map();
-    let Value::Map(b) = &imported else {
-        unreachable!("a map")
-    };
+    let b = &super::new_map();
     for dep in &mut chart.metadata.dependencies {
         let mut rewritten = Vec::new();
         for iv in &dep.import_values {
@@ -208,4 +201,86 @@ fn import_values(chart: &mut Chart) {
         coalesce_tables(own_map, b, "", true);
     }
     chart.values = own;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{load_files, File};
+    use crate::values::yaml::load_values;
+
+    fn chart(files: &[(&str, &str)]) -> Chart {
+        load_files(
+            files
+                .iter()
+                .map(|(name, text)| File {
+                    name: name.to_string(),
+                    data: text.as_bytes().to_vec(),
+                })
+                .collect(),
+        )
+        .expect("chart")
+    }
+
+    const SUB: &str = "apiVersion: v2\nname: worker\nversion: 0.1.0\n";
+
+    #[test]
+    fn conditions_tags_and_aliases_pick_the_subcharts() {
+        let mut c = chart(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: p\nversion: 0.1.0\ndependencies:\n\
+                 - {name: worker, version: 0.1.0, alias: a, condition: a.enabled}\n\
+                 - {name: worker, version: 0.1.0, alias: b, tags: [t]}\n\
+                 - {name: worker, version: 0.1.0, alias: c, condition: 'c.maybe,c.enabled', tags: [t]}\n",
+            ),
+            (
+                "values.yaml",
+                "a: {enabled: false}\nc: {maybe: perhaps, enabled: true}\ntags: {t: false}\n",
+            ),
+            ("charts/worker/Chart.yaml", SUB),
+        ]);
+        process_dependencies(&mut c, &load_values(b"{}").unwrap()).unwrap();
+        let names: Vec<&str> = c.dependencies.iter().map(Chart::name).collect();
+        assert_eq!(
+            names,
+            ["c"],
+            "a is off, b's only tag is false, c's condition beats its tag"
+        );
+    }
+
+    #[test]
+    fn missing_dependencies_are_named_as_helm_names_them() {
+        let c = chart(&[(
+            "Chart.yaml",
+            "apiVersion: v2\nname: p\nversion: 0.1.0\ndependencies:\n- {name: db}\n- {name: cache}\n",
+        )]);
+        assert_eq!(
+            check_dependencies(&c).unwrap_err().to_string(),
+            "found in Chart.yaml, but missing in charts/ directory: db, cache"
+        );
+    }
+
+    #[test]
+    fn import_values_fill_the_parent_under_its_own_values() {
+        let mut c = chart(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: p\nversion: 0.1.0\ndependencies:\n\
+                 - {name: worker, version: 0.1.0, import-values: [data, {child: cfg, parent: x.y}]}\n",
+            ),
+            ("values.yaml", "port: 1\n"),
+            ("charts/worker/Chart.yaml", SUB),
+            ("charts/worker/values.yaml", "exports: {data: {port: 2, proto: tcp}}\ncfg: {k: v}\n"),
+        ]);
+        process_dependencies(&mut c, &Value::empty_map()).unwrap();
+        let v = c.values.format_v();
+        assert!(v.starts_with("map[port:1 proto:tcp worker:map["), "{v}");
+        assert!(v.ends_with(" x:map[y:map[k:v]]]"), "{v}");
+        let rewritten = c.metadata.dependencies[0].import_values.clone();
+        assert_eq!(
+            Value::list(rewritten).format_v(),
+            "[map[child:exports.data parent:.] map[child:cfg parent:x.y]]"
+        );
+    }
 }

@@ -7,15 +7,29 @@ pub mod yaml;
 pub use yaml::{load_values, merge_maps, ValuesError};
 pub mod coalesce;
 pub mod dependencies;
+pub mod literal;
+pub mod options;
+pub mod strvals;
 
 pub use coalesce::{coalesce_values, merge_values, CoalesceError, GLOBAL_KEY};
 pub use dependencies::{check_dependencies, process_dependencies, DependencyError};
+pub use options::{merge_user_values, UserValuesError, ValueOptions};
+pub(crate) mod quote;
 pub mod schema;
 
 pub use schema::{validate_schema, SchemaError};
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
 use crate::chart::Chart;
-use crate::value::Value;
+use crate::value::{Map, Value};
+
+/// A new, empty Go map.
+pub(crate) fn new_map() -> Map {
+    Rc::new(RefCell::new(BTreeMap::new()))
+}
 
 /// Why a chart's values could not be prepared for rendering. Messages are Helm's (the
 /// command line adds its own prefix for [`PrepareError::Dependencies`] of the missing kind).
@@ -41,4 +55,11 @@ pub fn prepare_values(chart: &mut Chart, user: &Value) -> Result<Value, PrepareE
     let values = coalesce_values(chart, user).map_err(PrepareError::Coalesce)?;
     validate_schema(chart, &values).map_err(PrepareError::Schema)?;
     Ok(values)
+}
+
+/// `.Values` of a subchart named `name` whose parent's templates see `parent`: the parent's
+/// `.Values.<name>` when it is a map (the same map, shared as in Helm), else an empty map.
+/// Helm looks the name up as a dotted path, so a subchart named `a.b` finds `.Values.a.b`.
+pub fn subchart_values(parent: &Value, name: &str) -> Value {
+    coalesce::table(parent, name).map_or_else(Value::empty_map, Value::Map)
 }

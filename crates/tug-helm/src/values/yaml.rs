@@ -138,6 +138,15 @@ mod tests {
     }
 
     #[test]
+    fn repeated_keys_replace_earlier_ones_as_in_go_yaml_v2() {
+        // Recorded with Helm v4.2.3: {"a":2,"b":{"true":2},"true":2}
+        let v = load_values(b"a: 1\na: 2\nb: {x: 1}\nb: {y: 2}\ny: 1\ntrue: 2\n").unwrap();
+        assert_eq!(v.format_v(), "map[a:2 b:map[true:2] true:2]");
+        let bin = load_values(b"bin: !!binary aGVsbG8=\nt: !!bool yes\n").unwrap();
+        assert_eq!(bin.format_v(), "map[bin:hello t:true]");
+    }
+
+    #[test]
     fn a_document_that_is_not_a_map_is_refused() {
         let err = load_values(b"- a\n").unwrap_err();
         assert!(err

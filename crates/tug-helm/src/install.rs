@@ -215,44 +215,6 @@ impl Renderer {
     }
 }
 
-/// Why user values could not be read; messages are Helm's.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum UserValuesError {
-    #[error("failed to parse {file}: {message}")]
-    File { file: String, message: String },
-    #[error("failed parsing --set data: {0}")]
-    Set(String),
-    #[error("failed parsing --set-string data: {0}")]
-    SetString(String),
-}
-
-/// Helm's `values.Options.MergeValues`: values files (name and contents) deep-merged in order,
-/// then `--set` and `--set-string` items applied.
-pub fn user_values(
-    files: &[(String, Vec<u8>)],
-    set: &[String],
-    set_string: &[String],
-) -> Result<Value, UserValuesError> {
-    let mut base = Value::empty_map();
-    for (file, data) in files {
-        let current = crate::values::load_values(data).map_err(|e| UserValuesError::File {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
-        base = crate::values::merge_maps(&base, &current);
-    }
-    // TODO(helm-chart strvals): Helm's --set grammar is not available yet.
-    if let Some(item) = set.first() {
-        return Err(UserValuesError::Set(format!("{item}: --set is not supported yet")));
-    }
-    if let Some(item) = set_string.first() {
-        return Err(UserValuesError::SetString(format!(
-            "{item}: --set-string is not supported yet"
-        )));
-    }
-    Ok(base)
-}
-
 /// Renders `chart` once; see [`Renderer`] to render the same chart repeatedly.
 pub fn render_chart(chart: &Chart, opts: &RenderOptions) -> Result<Release, RenderError> {
     Renderer::new(chart.clone(), opts.lookup.clone()).render(opts)

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use tug_helm::install::{render_chart, RenderOptions};
+use tug_helm::values::ValueOptions;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -50,12 +51,13 @@ fn run_case(dir: &Path) -> Result<(), String> {
 }
 
 fn render(dir: &Path, release: &str, namespace: &str) -> Result<String, String> {
-    let mut value_files = Vec::new();
+    let mut options = ValueOptions::default();
     if let Ok(data) = std::fs::read(dir.join("values.yaml")) {
-        value_files.push(("values.yaml".to_string(), data));
+        options.files.push(("values.yaml".to_string(), data));
     }
-    let values =
-        tug_helm::install::user_values(&value_files, &[], &[]).map_err(|e| e.to_string())?;
+    let values = options
+        .merge(&|path| Err(format!("no --set-file in cases: {path}")))
+        .map_err(|e| e.to_string())?;
     let chart = tug_helm::chart::load(&dir.join("chart")).map_err(|e| e.to_string())?;
     let mut opts = RenderOptions::new(release, namespace);
     opts.values = values;

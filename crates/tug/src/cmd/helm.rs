@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use tug_helm::engine::KubeVersion;
 use tug_helm::install::{render_chart, RenderError, RenderOptions};
 use tug_helm::release::write_source;
+use tug_helm::values::ValueOptions;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -31,6 +32,15 @@ pub struct TemplateArgs {
     /// Set values as strings, after `--set`.
     #[arg(long)]
     pub set_string: Vec<String>,
+    /// Set JSON values (`a={"b":1}` or a JSON object), before `--set`.
+    #[arg(long)]
+    pub set_json: Vec<String>,
+    /// Set values from files (`key=path`), after `--set-string`.
+    #[arg(long)]
+    pub set_file: Vec<String>,
+    /// Set literal string values (`key=value`, no escaping), last.
+    #[arg(long)]
+    pub set_literal: Vec<String>,
     /// Print the `crds/` files before the manifest.
     #[arg(long)]
     pub include_crds: bool,
@@ -95,13 +105,20 @@ fn template(args: &TemplateArgs, namespace: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Helm's `values.Options.MergeValues`: values files deep-merged in order, then `--set`, then
-/// `--set-string`.
+/// Helm's `values.Options.MergeValues`: values files deep-merged in order, then the `--set*`
+/// flags.
 fn user_values(args: &TemplateArgs) -> Result<tug_helm::Value, String> {
-    let mut files = Vec::new();
+    let mut options = ValueOptions::default();
     for path in &args.values {
-        let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        files.push((path.display().to_string(), data));
+        let data = std::fs::read(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+        options.files.push((path.display().to_string(), data));
     }
-    tug_helm::install::user_values(&files, &args.set, &args.set_string).map_err(|e| e.to_string())
+    options.set_json = args.set_json.clone();
+    options.set = args.set.clone();
+    options.set_string = args.set_string.clone();
+    options.set_file = args.set_file.clone();
+    options.set_literal = args.set_literal.clone();
+    options
+        .merge(&|path| std::fs::read_to_string(path).map_err(|e| format!("open {path}: {e}")))
+        .map_err(|e| e.to_string())
 }

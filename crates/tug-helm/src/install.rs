@@ -11,6 +11,11 @@ use crate::release::{self, Hook};
 use crate::template::Lookup;
 use crate::value::Value;
 
+/// The stack a render needs at most: templates may nest `include`/`template` thousands of levels
+/// deep (Helm bounds `include` recursion at 1000 per name), each level several native frames.
+/// Callers should render on a thread with this much stack; it is reserved, not used, memory.
+pub const RENDER_STACK_SIZE: usize = 1 << 30;
+
 /// The longest release name Helm accepts.
 pub const MAX_RELEASE_NAME_LEN: usize = 53;
 

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use tug_helm::install::{render_chart, RenderOptions};
 use tug_helm::values::ValueOptions;
 
+/// The stack size renders run with.
+const RENDER_STACK: usize = tug_helm::install::RENDER_STACK_SIZE;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -91,11 +94,17 @@ fn run_all(cases: &Path) -> (usize, Vec<String>) {
     let mut failures = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        // A panic is a failure of that case, not of the run.
-        match std::panic::catch_unwind(|| run_case(dir)) {
+        // Each case on its own thread, with the stack `tug helm template` gives rendering (deep
+        // `include` recursion is part of the corpus); a panic fails that case only.
+        let case = dir.clone();
+        let outcome = std::thread::Builder::new()
+            .stack_size(RENDER_STACK)
+            .spawn(move || run_case(&case))
+            .map_err(|e| e.to_string())
+            .and_then(|h| h.join().map_err(|_| "panicked".to_string()));
+        match outcome {
             Ok(Ok(())) => {}
-            Ok(Err(reason)) => failures.push(format!("{name}: {reason}")),
-            Err(_) => failures.push(format!("{name}: panicked")),
+            Ok(Err(reason)) | Err(reason) => failures.push(format!("{name}: {reason}")),
         }
     }
     (dirs.len(), failures)

@@ -62,7 +62,14 @@ pub struct TemplateArgs {
 /// `default`).
 pub fn run(command: Command, namespace: &str) -> Result<ExitCode> {
     let Command::Template(args) = command;
-    match template(&args, namespace) {
+    let namespace = namespace.to_string();
+    // Deeply nested includes need more stack than the main thread has.
+    let rendered = std::thread::Builder::new()
+        .stack_size(tug_helm::install::RENDER_STACK_SIZE)
+        .spawn(move || template(&args, &namespace))?
+        .join()
+        .map_err(|_| anyhow::anyhow!("rendering panicked"))?;
+    match rendered {
         Ok(out) => {
             std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)

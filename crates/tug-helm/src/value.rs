@@ -66,7 +66,9 @@ pub trait Object: fmt::Debug {
     /// For a Go slice or map type with methods (Helm's `VersionSet`): the list or map that
     /// `range`, `len` and `index` see. `None` (the default) for structs and pointers.
     fn elements(&self) -> Option<Value> {
-        None
+        // A Go map type with methods (`.Files`) describes itself through `map_entries`.
+        self.map_entries()
+            .map(|entries| Value::map(entries.into_iter().collect()))
     }
 }
 

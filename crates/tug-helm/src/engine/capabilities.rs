@@ -356,9 +356,14 @@ impl Object for VersionSetObject {
         format!("[{}]", self.0.join(" "))
     }
 
-    /// A `[]string` underneath: what `range`, `len`, `index` and serializers see.
+    /// A `[]string` underneath: what serializers see.
     fn to_data(&self) -> Value {
         Value::string_list(self.0.clone())
+    }
+
+    /// What `range`, `len` and `index` see.
+    fn elements(&self) -> Option<Value> {
+        Some(Value::string_list(self.0.clone()))
     }
 
     fn as_any(&self) -> &dyn Any {

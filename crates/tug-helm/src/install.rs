@@ -103,7 +103,9 @@ pub enum RenderError {
     /// Dependency processing, coalescing or schema validation failed.
     #[error(transparent)]
     Values(#[from] crate::values::PrepareError),
-    #[error("chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {version}")]
+    #[error(
+        "chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {version}"
+    )]
     KubeVersion { constraint: String, version: String },
     #[error("{0}")]
     Template(String),
@@ -264,7 +266,10 @@ mod tests {
         }
         for bad in ["Bad_Release", "-a", "a-", "a..b", "UPPER", &"a".repeat(54)] {
             let err = validate_release_name(bad).unwrap_err().to_string();
-            assert!(err.contains("invalid release name, must match regex"), "{bad}: {err}");
+            assert!(
+                err.contains("invalid release name, must match regex"),
+                "{bad}: {err}"
+            );
         }
         assert!(validate_release_name("")
             .unwrap_err()

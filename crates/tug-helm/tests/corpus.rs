@@ -93,7 +93,11 @@ fn run_all(cases: &Path) -> (usize, Vec<String>) {
     dirs.sort();
     let mut failures = Vec::new();
     for dir in &dirs {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         // Each case on its own thread, with the stack `tug helm template` gives rendering (deep
         // `include` recursion is part of the corpus); a panic fails that case only.
         let case = dir.clone();

@@ -443,7 +443,12 @@ mod tests {
         let caps = Capabilities::default();
         assert_eq!(caps.api_versions.len(), 55);
         let set = VersionSetObject(caps.api_versions);
-        let has = |s: &str| set.member("Has", vec![Value::str(s)]).unwrap().unwrap().truthy();
+        let has = |s: &str| {
+            set.member("Has", vec![Value::str(s)])
+                .unwrap()
+                .unwrap()
+                .truthy()
+        };
         assert!(has("apps/v1"));
         assert!(!has("apps/v1/Deployment"));
         assert!(!has(""));

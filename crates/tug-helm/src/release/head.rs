@@ -199,7 +199,9 @@ mod tests {
             read_head("- a\n- b\n").unwrap_err(),
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type util.SimpleHead"
         );
-        assert!(read_head("just text").unwrap_err().contains("cannot unmarshal string"));
+        assert!(read_head("just text")
+            .unwrap_err()
+            .contains("cannot unmarshal string"));
     }
 
     #[test]
@@ -212,7 +214,10 @@ mod tests {
     #[test]
     fn syntax_error_names_the_line() {
         let err = read_head("a: b\nc: d: e\n").unwrap_err();
-        assert!(err.starts_with("error converting YAML to JSON: yaml: line 2"), "{err}");
+        assert!(
+            err.starts_with("error converting YAML to JSON: yaml: line 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -167,7 +167,11 @@ fn classify(path: &str, document: &str, head: Head, sorted: &mut SortedManifests
             .unwrap_or_default()
     };
     sorted.hooks.push(Hook {
-        name: head.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+        name: head
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default(),
         kind: head.kind.clone(),
         path: path.to_string(),
         manifest: document.to_string(),
@@ -222,20 +226,35 @@ mod tests {
         )]))
         .unwrap();
         assert_eq!(sorted.documents.len(), 1);
-        assert_eq!(sorted.documents[0].head.metadata.as_ref().unwrap().name, "kept");
+        assert_eq!(
+            sorted.documents[0].head.metadata.as_ref().unwrap().name,
+            "kept"
+        );
         assert_eq!(sorted.hooks.len(), 1);
         let hook = &sorted.hooks[0];
-        assert_eq!(hook.events, vec![HookEvent::PreInstall, HookEvent::PostUpgrade]);
+        assert_eq!(
+            hook.events,
+            vec![HookEvent::PreInstall, HookEvent::PostUpgrade]
+        );
         assert_eq!(hook.weight, -5);
-        assert_eq!(hook.delete_policies, vec!["hook-succeeded", "before-hook-creation"]);
+        assert_eq!(
+            hook.delete_policies,
+            vec!["hook-succeeded", "before-hook-creation"]
+        );
         assert_eq!(hook.name, "j");
     }
 
     #[test]
     fn files_in_path_order_then_documents_by_kind() {
         let sorted = sort_manifests(&files(&[
-            ("c/templates/b.yaml", "kind: Service\n---\nkind: Zebra\n---\nkind: Namespace"),
-            ("c/templates/a.yaml", "kind: Deployment\n---\n# comment\n---\nkind: Apple"),
+            (
+                "c/templates/b.yaml",
+                "kind: Service\n---\nkind: Zebra\n---\nkind: Namespace",
+            ),
+            (
+                "c/templates/a.yaml",
+                "kind: Deployment\n---\n# comment\n---\nkind: Apple",
+            ),
             ("c/templates/_helpers.tpl", "kind: Namespace"),
             ("c/templates/empty.yaml", "\n  \n"),
         ]))
@@ -268,8 +287,8 @@ mod tests {
 
     #[test]
     fn manifest_text_writes_source_lines() {
-        let sorted = sort_manifests(&files(&[("c/templates/a.yaml", "kind: A\n---\nkind: B\n")]))
-            .unwrap();
+        let sorted =
+            sort_manifests(&files(&[("c/templates/a.yaml", "kind: A\n---\nkind: B\n")])).unwrap();
         assert_eq!(
             manifest_text(&sorted.documents),
             "---\n# Source: c/templates/a.yaml\nkind: A\n---\n# Source: c/templates/a.yaml\nkind: B\n\n"

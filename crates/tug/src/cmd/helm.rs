@@ -83,9 +83,9 @@ pub fn run(command: Command, namespace: &str) -> Result<ExitCode> {
 
 fn template(args: &TemplateArgs, namespace: &str) -> Result<String, String> {
     let kube_version = match &args.kube_version {
-        Some(v) => Some(
-            KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?,
-        ),
+        Some(v) => {
+            Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?)
+        }
         None => None,
     };
     let values = user_values(args)?;

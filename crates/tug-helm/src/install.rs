@@ -165,6 +165,11 @@ impl Renderer {
         &self.chart
     }
 
+    /// The engine, which keeps the parsed templates.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Renders the chart for `opts` (its `lookup` is ignored: the renderer's is used).
     pub fn render(&self, opts: &RenderOptions) -> Result<Release, RenderError> {
         let kind = self.chart.metadata.chart_type.as_str();
@@ -258,6 +263,126 @@ fn crd_objects(chart: &Chart, parent_path: Option<&str>) -> Vec<Crd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::{load_files, File};
+
+    fn chart(files: &[(&str, &str)]) -> Chart {
+        load_files(
+            files
+                .iter()
+                .map(|(name, data)| File {
+                    name: name.to_string(),
+                    data: data.as_bytes().to_vec(),
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    const CHART_YAML: &str = "apiVersion: v2\nname: app\nversion: 1.0.0\n";
+
+    #[test]
+    fn notes_hooks_and_crds_are_kept_apart_from_the_manifest() {
+        let c = chart(&[
+            ("Chart.yaml", CHART_YAML),
+            ("templates/NOTES.txt", "Installed {{ .Release.Name }}."),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+            ),
+            (
+                "templates/job.yaml",
+                "kind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install\n",
+            ),
+            ("crds/widget.yaml", "kind: CustomResourceDefinition\n"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            (
+                "charts/sub/templates/NOTES.txt",
+                "subchart notes are dropped",
+            ),
+        ]);
+        let mut opts = RenderOptions::new("demo", "ns");
+        let release = render_chart(&c, &opts).unwrap();
+        assert_eq!(release.notes, "Installed demo.");
+        assert_eq!(
+            release.manifest,
+            "---\n# Source: app/templates/cm.yaml\nkind: ConfigMap\nmetadata:\n  name: demo\n\n"
+        );
+        assert_eq!(release.hooks.len(), 1);
+        assert_eq!(release.hooks[0].path, "app/templates/job.yaml");
+        assert_eq!(release.crds.len(), 1);
+
+        opts.include_crds = true;
+        let release = render_chart(&c, &opts).unwrap();
+        assert!(release.manifest.starts_with(
+            "---\n# Source: app/crds/widget.yaml\nkind: CustomResourceDefinition\n\n---\n# Source: app/templates/cm.yaml\n"
+        ));
+    }
+
+    #[test]
+    fn rendering_again_with_other_values_reuses_the_parsed_templates() {
+        let c = chart(&[
+            ("Chart.yaml", CHART_YAML),
+            ("values.yaml", "replicas: 1\n"),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\ndata:\n  n: {{ .Values.replicas | quote }}\n",
+            ),
+        ]);
+        let renderer = Renderer::new(c, None);
+        let mut opts = RenderOptions::new("demo", "ns");
+        let first = renderer.render(&opts).unwrap();
+        assert!(first.manifest.contains("n: \"1\""), "{}", first.manifest);
+        opts.values = crate::values::load_values(b"replicas: 3\n").unwrap();
+        let second = renderer.render(&opts).unwrap();
+        assert!(second.manifest.contains("n: \"3\""), "{}", second.manifest);
+        assert_eq!(renderer.engine().cached_sets(), 1);
+    }
+
+    #[test]
+    fn kube_version_prints_its_string_in_actions_and_its_struct_in_functions() {
+        let c = chart(&[
+            ("Chart.yaml", CHART_YAML),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\ndata:\n  a: {{ .Capabilities.KubeVersion }}\n  b: {{ .Capabilities.KubeVersion | toString }}\n",
+            ),
+        ]);
+        let release = render_chart(&c, &RenderOptions::new("demo", "ns")).unwrap();
+        assert!(
+            release
+                .manifest
+                .contains("a: v1.36.0\n  b: {v1.36.0 v1.36.0 1 36}\n"),
+            "{}",
+            release.manifest
+        );
+    }
+
+    #[test]
+    fn kube_version_constraints_use_the_given_version() {
+        let c = chart(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: app\nversion: 1.0.0\nkubeVersion: \">= 1.30.0-0\"\n",
+            ),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\ndata:\n  v: {{ .Capabilities.KubeVersion.Version }}\n",
+            ),
+        ]);
+        let mut opts = RenderOptions::new("demo", "ns");
+        assert!(render_chart(&c, &opts)
+            .unwrap()
+            .manifest
+            .contains("v: v1.36.0"));
+        opts.kube_version = Some(KubeVersion::parse("1.29.3-eks").unwrap());
+        assert_eq!(
+            render_chart(&c, &opts).unwrap_err().to_string(),
+            "chart requires kubeVersion: >= 1.30.0-0 which is incompatible with Kubernetes v1.29.3-eks"
+        );
+    }
 
     #[test]
     fn release_names_follow_helms_dns_rule() {

@@ -65,6 +65,13 @@ pub trait Object: fmt::Debug {
     fn as_any(&self) -> &dyn Any;
     /// For a Go slice or map type with methods (Helm's `VersionSet`): the list or map that
     /// `range`, `len` and `index` see. `None` (the default) for structs and pointers.
+    /// What a template action prints for the object when only its pointer is a `fmt.Stringer`:
+    /// text/template takes the address of an addressable field to call `String()` (Helm's
+    /// `{{ .Capabilities.KubeVersion }}` prints `v1.36.0`), while functions receive a copy and
+    /// print `format_v`. `None` (the default): the action prints `format_v` too.
+    fn action_string(&self) -> Option<String> {
+        None
+    }
     fn elements(&self) -> Option<Value> {
         // A Go map type with methods (`.Files`) describes itself through `map_entries`.
         self.map_entries()

@@ -310,6 +310,11 @@ impl Object for KubeVersionObject {
         field(name, args, Value::str(v))
     }
 
+    /// `String()`, on the pointer: the normalized version.
+    fn action_string(&self) -> Option<String> {
+        Some(self.0.normalized.clone())
+    }
+
     /// Go prints the struct with its unexported normalized version: `{v1.36.0 v1.36.0 1 36}`.
     fn format_v(&self) -> String {
         let k = &self.0;

@@ -118,6 +118,11 @@ impl Engine {
         Ok(rendered)
     }
 
+    /// How many parsed template sets the engine keeps (one per set of enabled subcharts).
+    pub fn cached_sets(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
     /// The parsed set for these templates, from the cache or parsed now.
     fn template_set(
         &self,

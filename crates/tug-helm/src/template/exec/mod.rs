@@ -269,6 +269,9 @@ impl<'a, 'b> Exec<'a, 'b> {
                         match &v.v {
                             Value::Nil => self.write("<no value>")?,
                             Value::String(s) => self.write(s)?,
+                            Value::Object(o) if o.action_string().is_some() => {
+                                self.write(&o.action_string().unwrap_or_default())?
+                            }
                             other => self.write(&super::fmt::format_v(other))?,
                         }
                     }

@@ -14,12 +14,16 @@ pub(super) fn funcs() -> Vec<Func> {
         fixed("atoi", &[String], |a| Ok(Value::Int(atoi(arg_str(&a, 0))))),
         fixed("int64", &[Any], |a| Ok(Value::Int64(to_int64(&arg(&a, 0))))),
         fixed("int", &[Any], |a| Ok(Value::Int(to_int64(&arg(&a, 0))))),
-        fixed("float64", &[Any], |a| Ok(Value::Float(to_float64(&arg(&a, 0))))),
+        fixed("float64", &[Any], |a| {
+            Ok(Value::Float(to_float64(&arg(&a, 0))))
+        }),
         fixed("toDecimal", &[Any], |a| {
             let text = arg(&a, 0).format_v();
             Ok(Value::Int64(parse_go_int(&text, 8).unwrap_or(0)))
         }),
-        fixed("toStrings", &[Any], |a| Ok(string_list(to_strings(&arg(&a, 0))))),
+        fixed("toStrings", &[Any], |a| {
+            Ok(string_list(to_strings(&arg(&a, 0))))
+        }),
         fixed("split", &[String, String], |a| {
             let parts = go_split(arg_str(&a, 1), arg_str(&a, 0), -1);
             Ok(indexed_map(parts))
@@ -43,7 +47,11 @@ fn atoi(s: &str) -> i64 {
     }
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
-        return if s.starts_with('-') { i64::MIN } else { i64::MAX };
+        return if s.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
     }
     0
 }
@@ -267,7 +275,11 @@ fn indexed_map(parts: Vec<&str>) -> Value {
 /// Used by functions that report a failed conversion instead of defaulting.
 #[allow(dead_code)]
 pub(crate) fn conversion_error(what: &str, v: &Value) -> FuncError {
-    FuncError::msg(format!("unable to cast {:?} of type {} to {what}", v.format_v(), v.type_name()))
+    FuncError::msg(format!(
+        "unable to cast {:?} of type {} to {what}",
+        v.format_v(),
+        v.type_name()
+    ))
 }
 
 #[cfg(test)]

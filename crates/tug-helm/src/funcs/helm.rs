@@ -18,9 +18,13 @@ pub const HELM_ERR_END: &str = "HELM_ERR_END";
 pub(super) fn funcs() -> Vec<Func> {
     use Ty::*;
     vec![
-        fixed("toYaml", &[Any], |a| Ok(Value::from(to_yaml(&arg(&a, 0), false).unwrap_or_default()))),
+        fixed("toYaml", &[Any], |a| {
+            Ok(Value::from(to_yaml(&arg(&a, 0), false).unwrap_or_default()))
+        }),
         fixed("mustToYaml", &[Any], |a| {
-            to_yaml(&arg(&a, 0), false).map(Value::from).map_err(FuncError::msg)
+            to_yaml(&arg(&a, 0), false)
+                .map(Value::from)
+                .map_err(|e| FuncError::msg(format!("error marshaling into JSON: {e}")))
         }),
         fixed("toYamlPretty", &[Any], |a| {
             Ok(Value::from(to_yaml(&arg(&a, 0), true).unwrap_or_default()))
@@ -124,8 +128,64 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<ky::Value, String> {
 /// number a float64 (it goes through JSON).
 fn from_yaml(text: &str) -> Result<Value, String> {
     let docs = ky::parse_documents_yaml11(text)
-        .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+        .map_err(|e| format!("error converting YAML to JSON: {}", go_yaml_error(&e)))?;
     Ok(docs.first().map_or(Value::Nil, from_yaml_value))
+}
+
+/// libyaml's error contexts, which go-yaml leaves out of its messages.
+const YAML_CONTEXTS: &[&str] = &[
+    "while scanning a directive",
+    "while scanning a %YAML directive",
+    "while scanning a %TAG directive",
+    "while scanning an anchor",
+    "while scanning an alias",
+    "while scanning a tag",
+    "while scanning a block scalar",
+    "while scanning a quoted scalar",
+    "while scanning a plain scalar",
+    "while scanning a simple key",
+    "while scanning for the next token",
+    "while parsing a block collection",
+    "while parsing a block mapping",
+    "while parsing a flow sequence",
+    "while parsing a flow mapping",
+    "while parsing a block node",
+    "while parsing a flow node",
+    "while parsing a node",
+];
+
+/// Scanner problems libyaml reports without a context.
+const SCANNER_PROBLEMS: &[&str] = &[
+    "mapping values are not allowed in this context",
+    "block sequence entries are not allowed in this context",
+    "could not find expected ':'",
+];
+
+/// A parse error as go-yaml v2 words it: the problem without libyaml's context, and the line
+/// as go-yaml counts it (the 0-based mark for parser errors, 1-based for scanner errors).
+fn go_yaml_error(e: &ky::ParseError) -> String {
+    if e.kind != ky::ParseErrorKind::Syntax {
+        return e.to_string();
+    }
+    let mut problem = e.message.as_str();
+    let mut scanner = SCANNER_PROBLEMS.contains(&problem);
+    for context in YAML_CONTEXTS {
+        if let Some(rest) = problem.strip_prefix(context) {
+            scanner = context.starts_with("while scanning");
+            problem = rest.trim_start();
+            break;
+        }
+    }
+    let line = if scanner {
+        e.line
+    } else {
+        e.line.saturating_sub(1)
+    };
+    if line == 0 {
+        format!("yaml: {problem}")
+    } else {
+        format!("yaml: line {line}: {problem}")
+    }
 }
 
 pub(crate) fn from_yaml_value(v: &ky::Value) -> Value {
@@ -165,14 +225,23 @@ mod tests {
         let p = call("toYamlPretty", vec![v]).unwrap();
         assert_eq!(p.format_v(), "a:\n  \"true\": true\nb:\n  - 1\n  - x");
         let err = call("fromYaml", vec!["- a".into()]).unwrap();
-        assert!(err.format_v().contains("cannot unmarshal array"), "{}", err.format_v());
+        assert!(
+            err.format_v().contains("cannot unmarshal array"),
+            "{}",
+            err.format_v()
+        );
     }
 
     #[test]
     fn required_and_fail_are_wrapped_for_the_engine() {
         let err = call("required", vec!["need x".into(), "".into()]).unwrap_err();
         assert_eq!(err.to_string(), "HELM_ERR_STARTneed xHELM_ERR_END");
-        assert_eq!(call("required", vec!["m".into(), Value::Int(0)]).unwrap().format_v(), "0");
+        assert_eq!(
+            call("required", vec!["m".into(), Value::Int(0)])
+                .unwrap()
+                .format_v(),
+            "0"
+        );
         assert!(call("fail", vec!["boom".into()]).is_err());
     }
 }

@@ -99,10 +99,13 @@ pub fn to_float64(v: &Value) -> f64 {
     }
 }
 
+/// 2^63, the first float64 beyond int64.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// Go's `int64(f)`: truncation; out-of-range values and NaN give the minimum int64, as amd64's
 /// conversion instruction does.
 pub(crate) fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f as i64

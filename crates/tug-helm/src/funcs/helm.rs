@@ -77,7 +77,8 @@ fn unmarshal_error(v: &Value, target: &str) -> String {
 /// sigs.k8s.io/yaml `Marshal` (or, `pretty`, go-yaml v3 with indented sequences), without the
 /// final newline. Errors are `json.Marshal`'s.
 fn to_yaml(v: &Value, pretty: bool) -> Result<String, String> {
-    let data = to_yaml_value(v, 0)?;
+    // toYaml goes through json.Marshal, which refuses NaN and infinities; go-yaml v3 does not.
+    let data = to_yaml_value(v, 0, !pretty)?;
     let text = if pretty {
         ky::to_yaml_indented_sequences(&data)
     } else {
@@ -87,7 +88,7 @@ fn to_yaml(v: &Value, pretty: bool) -> Result<String, String> {
 }
 
 /// A template value as the JSON document `json.Marshal` would produce for it.
-fn to_yaml_value(v: &Value, depth: usize) -> Result<ky::Value, String> {
+fn to_yaml_value(v: &Value, depth: usize, json: bool) -> Result<ky::Value, String> {
     if depth > 10_000 {
         return Err("json: unsupported value: encountered a cycle".into());
     }
@@ -96,7 +97,7 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<ky::Value, String> {
         Value::Bool(b) => ky::Value::Bool(*b),
         Value::Int(i) | Value::Int64(i) => ky::Value::Int(*i),
         Value::Float(f) => {
-            if !f.is_finite() {
+            if json && !f.is_finite() {
                 let spelled = crate::value::format_float_v(*f);
                 return Err(format!("json: unsupported value: {spelled}"));
             }
@@ -110,17 +111,17 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<ky::Value, String> {
         Value::List(l) => ky::Value::Seq(
             l.items
                 .iter()
-                .map(|i| to_yaml_value(i, depth + 1))
+                .map(|i| to_yaml_value(i, depth + 1, json))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Map(m) => {
             let mut out = ky::Map::new();
             for (k, item) in m.borrow().iter() {
-                out.insert(k.clone(), to_yaml_value(item, depth + 1)?);
+                out.insert(k.clone(), to_yaml_value(item, depth + 1, json)?);
             }
             ky::Value::Map(out)
         }
-        Value::Object(o) => to_yaml_value(&o.to_data(), depth + 1)?,
+        Value::Object(o) => to_yaml_value(&o.to_data(), depth + 1, json)?,
     })
 }
 
@@ -224,6 +225,17 @@ mod tests {
         assert_eq!(y.format_v(), "a:\n  \"true\": true\nb:\n- 1\n- x");
         let p = call("toYamlPretty", vec![v]).unwrap();
         assert_eq!(p.format_v(), "a:\n  \"true\": true\nb:\n  - 1\n  - x");
+        let wide = super::super::helm_test_value(
+            "big: 12345678901234567890\nlong: The quick brown fox jumps over the lazy dog and keeps running far beyond eighty characters wide\n",
+        );
+        let p = call("toYamlPretty", vec![wide.clone()]).unwrap().format_v();
+        assert_eq!(p, "big: 1.2345678901234567e+19\nlong: The quick brown fox jumps over the lazy dog and keeps running far beyond eighty characters wide");
+        let y = call("toYaml", vec![wide]).unwrap().format_v();
+        assert!(
+            y.starts_with("big: 12345678901234567000\nlong: The quick"),
+            "{y}"
+        );
+        assert!(y.contains("eighty\n  characters wide"), "{y}");
         let err = call("fromYaml", vec!["- a".into()]).unwrap();
         assert!(
             err.format_v().contains("cannot unmarshal array"),

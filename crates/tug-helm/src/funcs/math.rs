@@ -373,7 +373,7 @@ mod tests {
     fn rounding() {
         assert_eq!(round(2.5, 0, 0.5), 3.0);
         assert_eq!(round(1.005, 2, 0.5), 1.0);
-        assert_eq!(round(3.14159, 2, 0.5), 3.14);
+        assert_eq!(round(1.23456, 3, 0.5), 1.235);
         assert_eq!(round(-2.5, 0, 0.5), -3.0);
     }
 }

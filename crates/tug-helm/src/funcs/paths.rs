@@ -204,17 +204,17 @@ impl Url {
         if !self.opaque.is_empty() {
             out.push_str(&self.opaque);
         } else {
-            if !self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some() {
-                if !(self.omit_host && self.host.is_empty() && self.user.is_none()) {
-                    if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
-                        out.push_str("//");
-                    }
-                    if self.user.is_some() {
-                        out.push_str(&self.userinfo());
-                        out.push('@');
-                    }
-                    out.push_str(&escape(&self.host, Encoding::Host));
+            let has_authority =
+                !self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some();
+            if has_authority && !(self.omit_host && self.host.is_empty() && self.user.is_none()) {
+                if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
+                    out.push_str("//");
                 }
+                if self.user.is_some() {
+                    out.push_str(&self.userinfo());
+                    out.push('@');
+                }
+                out.push_str(&escape(&self.host, Encoding::Host));
             }
             let path = escape(&self.path, Encoding::Path);
             if !path.is_empty() && !path.starts_with('/') && !self.host.is_empty() {
@@ -322,7 +322,7 @@ fn parse_host(host: &str) -> Result<String, String> {
         if !port.bytes().all(|c| c.is_ascii_digit()) {
             return Err(format!(
                 "invalid port {} after host",
-                super::strings::go_quote(host[i..].as_bytes())
+                super::strings::go_quote(&host.as_bytes()[i..])
             ));
         }
     }

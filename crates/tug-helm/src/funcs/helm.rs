@@ -128,7 +128,7 @@ fn to_yaml_value(v: &Value, depth: usize, json: bool) -> Result<ky::Value, Strin
 /// sigs.k8s.io/yaml `Unmarshal` into `interface{}`: the first YAML 1.1 document, with every
 /// number a float64 (it goes through JSON).
 fn from_yaml(text: &str) -> Result<Value, String> {
-    let docs = ky::parse_documents_yaml11(text)
+    let docs = ky::parse_documents_go_yaml_v2(text)
         .map_err(|e| format!("error converting YAML to JSON: {}", go_yaml_error(&e)))?;
     Ok(docs.first().map_or(Value::Nil, from_yaml_value))
 }
@@ -167,6 +167,15 @@ const SCANNER_PROBLEMS: &[&str] = &[
 fn go_yaml_error(e: &ky::ParseError) -> String {
     if e.kind != ky::ParseErrorKind::Syntax {
         return e.to_string();
+    }
+    if let Some(rest) = e.message.strip_prefix("json: unsupported value: ") {
+        // sigs.k8s.io/yaml fails in json.Marshal, which spells the value as Go's %v does.
+        let spelled = match rest.split(' ').next().unwrap_or("") {
+            ".inf" | "+.inf" => "+Inf",
+            "-.inf" => "-Inf",
+            _ => "NaN",
+        };
+        return format!("json: unsupported value: {spelled}");
     }
     let mut problem = e.message.as_str();
     let mut scanner = SCANNER_PROBLEMS.contains(&problem);
@@ -236,6 +245,13 @@ mod tests {
             "{y}"
         );
         assert!(y.contains("eighty\n  characters wide"), "{y}");
+        let dup = call("fromYaml", vec!["a: 1\na: 2\nyes: 3\non: 4".into()]).unwrap();
+        assert_eq!(dup.format_v(), "map[a:2 true:4]");
+        let inf = call("fromYaml", vec!["d: .inf".into()]).unwrap();
+        assert_eq!(
+            inf.format_v(),
+            "map[Error:error converting YAML to JSON: json: unsupported value: +Inf]"
+        );
         let err = call("fromYaml", vec!["- a".into()]).unwrap();
         assert!(
             err.format_v().contains("cannot unmarshal array"),

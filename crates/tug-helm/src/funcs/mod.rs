@@ -373,7 +373,7 @@ pub(crate) fn int_list(items: Vec<i64>) -> Value {
 /// A value as Helm reads values files, for tests.
 #[cfg(test)]
 pub(crate) fn helm_test_value(yaml: &str) -> Value {
-    let docs = tug_kustomize::yaml::parse_documents_yaml11(yaml).expect("test YAML");
+    let docs = tug_kustomize::yaml::parse_documents_go_yaml_v2(yaml).expect("test YAML");
     helm::from_yaml_value(&docs[0])
 }
 

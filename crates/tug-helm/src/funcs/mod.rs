@@ -9,6 +9,23 @@
 //! [`FuncError`] carrying the panic's text, which is what text/template reports for it.
 //!
 //! [`HELM_FUNCTION_NAMES`] lists every name Helm makes available; [`all`] implements each one.
+//!
+//! For the engine:
+//! - `required` and `fail` return their message between [`HELM_ERR_START`] and
+//!   [`HELM_ERR_END`], as Helm does; Helm's engine turns that into
+//!   `execution error at (<template>:<line>:<col>): <message>`.
+//! - `trunc`, `substr`, `abbrev`, `wrap`, `b64dec`, ... cut bytes; a result that is not valid
+//!   UTF-8 comes back as `Value::Bytes` (Go keeps such bytes in a string), which `quote`,
+//!   `toString` and printing read back byte for byte.
+//! - Parameters Go declares as `time.Time`, `uint32` or Sprig's `certificate` are declared
+//!   `Any`/`Int` here and checked by the function itself.
+//!
+//! Known differences from Helm: `keys` and `values` come out in key order (Go's map order is
+//! random); `genPrivateKey "dsa"` is not supported; `fromToml` error texts come from the `toml`
+//! crate; `semver`'s `Major`/`Minor`/`Patch` are `int`, not `uint64`, for `typeOf`.
+//! Size limits Helm does not have: strings past 64 MiB (`repeat`, `indent`, `join`, random
+//! strings) and sequences past a million numbers (`until`, `untilStep`, `seq`) are refused
+//! with an error instead of exhausting memory.
 
 mod case;
 mod cert;

@@ -24,7 +24,9 @@ use crate::value::{Object, Value};
 pub(super) fn funcs() -> Vec<Func> {
     use Ty::*;
     vec![
-        fixed("genPrivateKey", &[String], |a| Ok(Value::from(gen_private_key(arg_str(&a, 0))))),
+        fixed("genPrivateKey", &[String], |a| {
+            Ok(Value::from(gen_private_key(arg_str(&a, 0))))
+        }),
         fixed("buildCustomCert", &[String, String], |a| {
             build_custom(arg_str(&a, 0), arg_str(&a, 1)).map_err(FuncError::msg)
         }),
@@ -33,27 +35,38 @@ pub(super) fn funcs() -> Vec<Func> {
             issue(&a, &key, None, true).map_err(FuncError::msg)
         }),
         fixed("genCAWithKey", &[String, Int, String], |a| {
-            let key = parse_key(arg_str(&a, 2)).map_err(|e| FuncError::msg(format!("parsing private key: {e}")))?;
+            let key = parse_key(arg_str(&a, 2))
+                .map_err(|e| FuncError::msg(format!("parsing private key: {e}")))?;
             issue(&a, &key, None, true).map_err(FuncError::msg)
         }),
         fixed("genSelfSignedCert", &[String, List, List, Int], |a| {
             let key = new_rsa(2048)?;
             issue(&a, &key, None, false).map_err(FuncError::msg)
         }),
-        fixed("genSelfSignedCertWithKey", &[String, List, List, Int, String], |a| {
-            let key = parse_key(arg_str(&a, 4)).map_err(|e| FuncError::msg(format!("parsing private key: {e}")))?;
-            issue(&a, &key, None, false).map_err(FuncError::msg)
-        }),
+        fixed(
+            "genSelfSignedCertWithKey",
+            &[String, List, List, Int, String],
+            |a| {
+                let key = parse_key(arg_str(&a, 4))
+                    .map_err(|e| FuncError::msg(format!("parsing private key: {e}")))?;
+                issue(&a, &key, None, false).map_err(FuncError::msg)
+            },
+        ),
         fixed("genSignedCert", &[String, List, List, Int, Any], |a| {
             let key = new_rsa(2048)?;
             let ca = ca_arg(&arg(&a, 4))?;
             issue(&a, &key, Some(&ca), false).map_err(FuncError::msg)
         }),
-        fixed("genSignedCertWithKey", &[String, List, List, Int, Any, String], |a| {
-            let key = parse_key(arg_str(&a, 5)).map_err(|e| FuncError::msg(format!("parsing private key: {e}")))?;
-            let ca = ca_arg(&arg(&a, 4))?;
-            issue(&a, &key, Some(&ca), false).map_err(FuncError::msg)
-        }),
+        fixed(
+            "genSignedCertWithKey",
+            &[String, List, List, Int, Any, String],
+            |a| {
+                let key = parse_key(arg_str(&a, 5))
+                    .map_err(|e| FuncError::msg(format!("parsing private key: {e}")))?;
+                let ca = ca_arg(&arg(&a, 4))?;
+                issue(&a, &key, Some(&ca), false).map_err(FuncError::msg)
+            },
+        ),
     ]
 }
 
@@ -125,7 +138,8 @@ fn gen_private_key(kind: &str) -> String {
         "dsa" => return "failed to generate dsa params: DSA keys are not supported by tug".into(),
         other => return format!("Unknown type {other}"),
     };
-    key.pem().unwrap_or_else(|e| format!("failed to generate private key: {e}"))
+    key.pem()
+        .unwrap_or_else(|e| format!("failed to generate private key: {e}"))
 }
 
 impl Key {
@@ -135,9 +149,18 @@ impl Key {
         use rsa::pkcs1::EncodeRsaPrivateKey;
         let lf = rsa::pkcs8::LineEnding::LF;
         match self {
-            Key::Rsa(k) => k.to_pkcs1_pem(lf).map(|s| s.to_string()).map_err(|e| e.to_string()),
-            Key::Ec(k) => k.to_sec1_pem(lf).map(|s| s.to_string()).map_err(|e| e.to_string()),
-            Key::Ed(k) => k.to_pkcs8_pem(lf).map(|s| s.to_string()).map_err(|e| e.to_string()),
+            Key::Rsa(k) => k
+                .to_pkcs1_pem(lf)
+                .map(|s| s.to_string())
+                .map_err(|e| e.to_string()),
+            Key::Ec(k) => k
+                .to_sec1_pem(lf)
+                .map(|s| s.to_string())
+                .map_err(|e| e.to_string()),
+            Key::Ed(k) => k
+                .to_pkcs8_pem(lf)
+                .map(|s| s.to_string())
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -148,7 +171,8 @@ impl Key {
             Key::Ec(k) => k.public_key().to_public_key_der(),
             Key::Ed(k) => k.verifying_key().to_public_key_der(),
         };
-        der.map(|d| d.as_bytes().to_vec()).map_err(|e| e.to_string())
+        der.map(|d| d.as_bytes().to_vec())
+            .map_err(|e| e.to_string())
     }
 
     /// The signature algorithm identifier and the signature of `tbs`.
@@ -163,8 +187,12 @@ impl Key {
             }
             Key::Ec(k) => {
                 let signer = p256::ecdsa::SigningKey::from(k);
-                let sig: p256::ecdsa::Signature = signer.try_sign(tbs).map_err(|e| e.to_string())?;
-                Ok((seq(&[oid(&[1, 2, 840, 10045, 4, 3, 2])]), sig.to_der().as_bytes().to_vec()))
+                let sig: p256::ecdsa::Signature =
+                    signer.try_sign(tbs).map_err(|e| e.to_string())?;
+                Ok((
+                    seq(&[oid(&[1, 2, 840, 10045, 4, 3, 2])]),
+                    sig.to_der().as_bytes().to_vec(),
+                ))
             }
             Key::Ed(k) => {
                 let sig = k.try_sign(tbs).map_err(|e| e.to_string())?;
@@ -213,11 +241,16 @@ fn parse_key(pem_text: &str) -> Result<Key, String> {
 
 fn build_custom(b64cert: &str, b64key: &str) -> Result<Value, String> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let cert = b64.decode(b64cert).map_err(|_| "unable to decode base64 certificate".to_string())?;
-    let key = b64.decode(b64key).map_err(|_| "unable to decode base64 private key".to_string())?;
+    let cert = b64
+        .decode(b64cert)
+        .map_err(|_| "unable to decode base64 certificate".to_string())?;
+    let key = b64
+        .decode(b64key)
+        .map_err(|_| "unable to decode base64 private key".to_string())?;
     let cert = String::from_utf8_lossy(&cert).into_owned();
     let key = String::from_utf8_lossy(&key).into_owned();
-    let der = pem_body(&cert, "CERTIFICATE").ok_or_else(|| "unable to decode certificate".to_string())?;
+    let der =
+        pem_body(&cert, "CERTIFICATE").ok_or_else(|| "unable to decode certificate".to_string())?;
     parse_cert(&der).map_err(|e| format!("error parsing certificate: decodedCert.Bytes: {e}"))?;
     parse_key(&key).map_err(|e| format!("error parsing private key: {e}"))?;
     Ok(Value::Object(Rc::new(Certificate { cert, key })))
@@ -229,7 +262,10 @@ fn pem_body(text: &str, label: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let start = text.find(&begin)? + begin.len();
     let stop = start + text[start..].find(&end)?;
-    let body: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    let body: String = text[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
@@ -261,16 +297,23 @@ fn issue(a: &[Value], key: &Key, ca: Option<&Certificate>, is_ca: bool) -> Resul
     let issuer = match ca {
         None => None,
         Some(ca) => {
-            let der = pem_body(&ca.cert, "CERTIFICATE").ok_or_else(|| "unable to decode certificate".to_string())?;
+            let der = pem_body(&ca.cert, "CERTIFICATE")
+                .ok_or_else(|| "unable to decode certificate".to_string())?;
             let (subject, key_id) = parse_cert(&der)
                 .map_err(|e| format!("error parsing certificate: decodedSignerCert.Bytes: {e}"))?;
             let key = parse_key(&ca.key).map_err(|e| format!("error parsing private key: {e}"))?;
-            Some(Issuer { subject, key_id, key })
+            Some(Issuer {
+                subject,
+                key_id,
+                key,
+            })
         }
     };
     let cert = create_certificate(cn, &ips, &dns, days, is_ca, key, issuer.as_ref())
         .map_err(|e| format!("error creating certificate: {e}"))?;
-    let key_pem = key.pem().map_err(|e| format!("error pem-encoding key: {e}"))?;
+    let key_pem = key
+        .pem()
+        .map_err(|e| format!("error pem-encoding key: {e}"))?;
     Ok(Value::Object(Rc::new(Certificate {
         cert: pem_encode("CERTIFICATE", &cert),
         key: key_pem,
@@ -278,18 +321,27 @@ fn issue(a: &[Value], key: &Key, ca: Option<&Certificate>, is_ca: bool) -> Resul
 }
 
 fn ip_list(v: &Value) -> Result<Vec<IpAddr>, String> {
-    let Value::List(l) = v else { return Ok(Vec::new()) };
+    let Value::List(l) = v else {
+        return Ok(Vec::new());
+    };
     l.items
         .iter()
         .map(|ip| match ip {
-            Value::String(s) => s.parse::<IpAddr>().map_err(|_| format!("error parsing ip: {s}")),
-            other => Err(format!("error parsing ip: {} is not a string", other.format_v())),
+            Value::String(s) => s
+                .parse::<IpAddr>()
+                .map_err(|_| format!("error parsing ip: {s}")),
+            other => Err(format!(
+                "error parsing ip: {} is not a string",
+                other.format_v()
+            )),
         })
         .collect()
 }
 
 fn dns_list(v: &Value) -> Result<Vec<String>, String> {
-    let Value::List(l) = v else { return Ok(Vec::new()) };
+    let Value::List(l) = v else {
+        return Ok(Vec::new());
+    };
     l.items
         .iter()
         .map(|d| match d {
@@ -325,14 +377,29 @@ fn create_certificate(
     let (alg, _) = signer.sign(b"")?;
 
     let mut exts = Vec::new();
-    let key_usage = if is_ca { vec![0x03, 0x02, 0x02, 0xa4] } else { vec![0x03, 0x02, 0x05, 0xa0] };
+    let key_usage = if is_ca {
+        vec![0x03, 0x02, 0x02, 0xa4]
+    } else {
+        vec![0x03, 0x02, 0x05, 0xa0]
+    };
     exts.push(extension(&[2, 5, 29, 15], true, key_usage));
-    let server_client = seq(&[oid(&[1, 3, 6, 1, 5, 5, 7, 3, 1]), oid(&[1, 3, 6, 1, 5, 5, 7, 3, 2])]);
+    let server_client = seq(&[
+        oid(&[1, 3, 6, 1, 5, 5, 7, 3, 1]),
+        oid(&[1, 3, 6, 1, 5, 5, 7, 3, 2]),
+    ]);
     exts.push(extension(&[2, 5, 29, 37], false, server_client));
-    let basic = if is_ca { seq(&[vec![0x01, 0x01, 0xff]]) } else { seq(&[]) };
+    let basic = if is_ca {
+        seq(&[vec![0x01, 0x01, 0xff]])
+    } else {
+        seq(&[])
+    };
     exts.push(extension(&[2, 5, 29, 19], true, basic));
     if is_ca {
-        exts.push(extension(&[2, 5, 29, 14], false, tlv(0x04, &key_id(&spki)?)));
+        exts.push(extension(
+            &[2, 5, 29, 14],
+            false,
+            tlv(0x04, &key_id(&spki)?),
+        ));
     }
     if let Some(id) = issuer.and_then(|i| i.key_id.as_ref()) {
         if issuer_name != subject {
@@ -419,7 +486,11 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -468,7 +539,10 @@ fn read_tlv(der: &[u8]) -> Result<(u8, &[u8], &[u8]), String> {
             return Err(malformed());
         }
         let bytes = der.get(2..2 + n).ok_or_else(malformed)?;
-        (bytes.iter().fold(0usize, |acc, b| acc << 8 | *b as usize), 2 + n)
+        (
+            bytes.iter().fold(0usize, |acc, b| acc << 8 | *b as usize),
+            2 + n,
+        )
     };
     let content = der.get(header..header + len).ok_or_else(malformed)?;
     Ok((tag, content, &der[header + len..]))
@@ -486,7 +560,11 @@ fn parse_cert(der: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
         rest = next;
     }
     let offset = usize::from(fields.first().is_some_and(|f| f.0 == 0xa0));
-    let subject = fields.get(offset + 4).ok_or("x509: malformed tbs certificate")?.1.to_vec();
+    let subject = fields
+        .get(offset + 4)
+        .ok_or("x509: malformed tbs certificate")?
+        .1
+        .to_vec();
     let mut key_id = None;
     if let Some((_, _, exts)) = fields.iter().find(|f| f.0 == 0xa3) {
         let (_, mut list, _) = read_tlv(exts)?;
@@ -521,15 +599,24 @@ mod tests {
     }
 
     fn field(v: &Value, name: &str) -> String {
-        let Value::Object(o) = v else { panic!("not an object") };
+        let Value::Object(o) = v else {
+            panic!("not an object")
+        };
         o.member(name, vec![]).unwrap().unwrap().format_v()
     }
 
     #[test]
     fn ca_signs_a_certificate() {
         let ec_key = gen_private_key("ecdsa");
-        assert!(ec_key.starts_with("-----BEGIN EC PRIVATE KEY-----\n"), "{ec_key}");
-        let ca = call("genCAWithKey", vec!["my-ca".into(), Value::Int(30), ec_key.into()]).unwrap();
+        assert!(
+            ec_key.starts_with("-----BEGIN EC PRIVATE KEY-----\n"),
+            "{ec_key}"
+        );
+        let ca = call(
+            "genCAWithKey",
+            vec!["my-ca".into(), Value::Int(30), ec_key.into()],
+        )
+        .unwrap();
         let ca_cert = field(&ca, "Cert");
         let (subject, ski) = parse_cert(&pem_body(&ca_cert, "CERTIFICATE").unwrap()).unwrap();
         assert_eq!(subject, name("my-ca"));
@@ -551,7 +638,13 @@ mod tests {
         assert!(field(&leaf, "Key").starts_with("-----BEGIN PRIVATE KEY-----\n"));
         let bad = call(
             "genSelfSignedCertWithKey",
-            vec!["x".into(), Value::list(vec!["nope".into()]), Value::Nil, Value::Int(1), gen_private_key("ecdsa").into()],
+            vec![
+                "x".into(),
+                Value::list(vec!["nope".into()]),
+                Value::Nil,
+                Value::Int(1),
+                gen_private_key("ecdsa").into(),
+            ],
         );
         assert_eq!(bad.unwrap_err().to_string(), "error parsing ip: nope");
         assert_eq!(gen_private_key("other"), "Unknown type other");

@@ -14,12 +14,16 @@ pub(super) fn funcs() -> Vec<Func> {
         fixed("atoi", &[String], |a| Ok(Value::Int(atoi(arg_str(&a, 0))))),
         fixed("int64", &[Any], |a| Ok(Value::Int64(to_int64(&arg(&a, 0))))),
         fixed("int", &[Any], |a| Ok(Value::Int(to_int64(&arg(&a, 0))))),
-        fixed("float64", &[Any], |a| Ok(Value::Float(to_float64(&arg(&a, 0))))),
+        fixed("float64", &[Any], |a| {
+            Ok(Value::Float(to_float64(&arg(&a, 0))))
+        }),
         fixed("toDecimal", &[Any], |a| {
             let text = arg(&a, 0).format_v();
             Ok(Value::Int64(parse_go_int(&text, 8).unwrap_or(0)))
         }),
-        fixed("toStrings", &[Any], |a| Ok(string_list(to_strings(&arg(&a, 0))))),
+        fixed("toStrings", &[Any], |a| {
+            Ok(string_list(to_strings(&arg(&a, 0))))
+        }),
         fixed("split", &[String, String], |a| {
             let parts = go_split(arg_str(&a, 1), arg_str(&a, 0), -1);
             Ok(indexed_map(parts))
@@ -43,7 +47,11 @@ fn atoi(s: &str) -> i64 {
     }
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
-        return if s.starts_with('-') { i64::MIN } else { i64::MAX };
+        return if s.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
     }
     0
 }
@@ -91,10 +99,13 @@ pub fn to_float64(v: &Value) -> f64 {
     }
 }
 
+/// 2^63, the first float64 beyond int64.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// Go's `int64(f)`: truncation; out-of-range values and NaN give the minimum int64, as amd64's
 /// conversion instruction does.
 pub(crate) fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -267,7 +278,11 @@ fn indexed_map(parts: Vec<&str>) -> Value {
 /// Used by functions that report a failed conversion instead of defaulting.
 #[allow(dead_code)]
 pub(crate) fn conversion_error(what: &str, v: &Value) -> FuncError {
-    FuncError::msg(format!("unable to cast {:?} of type {} to {what}", v.format_v(), v.type_name()))
+    FuncError::msg(format!(
+        "unable to cast {:?} of type {} to {what}",
+        v.format_v(),
+        v.type_name()
+    ))
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ use crate::value::Value;
 pub(super) fn funcs() -> Vec<Func> {
     use Ty::*;
     let mut out = vec![
-        fixed("sha1sum", &[String], |a| Ok(Value::from(hex(&sha1::Sha1::digest(arg_str(&a, 0)))))),
+        fixed("sha1sum", &[String], |a| {
+            Ok(Value::from(hex(&sha1::Sha1::digest(arg_str(&a, 0)))))
+        }),
         fixed("sha256sum", &[String], |a| {
             Ok(Value::from(hex(&sha2::Sha256::digest(arg_str(&a, 0)))))
         }),
@@ -27,17 +29,27 @@ pub(super) fn funcs() -> Vec<Func> {
         fixed("adler32sum", &[String], |a| {
             Ok(Value::from(adler32(arg_str(&a, 0).as_bytes()).to_string()))
         }),
-        fixed("randAlphaNum", &[Int], |a| random_string(arg_int(&a, 0), |c| c.is_ascii_alphanumeric())),
-        fixed("randAlpha", &[Int], |a| random_string(arg_int(&a, 0), |c| c.is_ascii_alphabetic())),
-        fixed("randNumeric", &[Int], |a| random_string(arg_int(&a, 0), |c| c.is_ascii_digit())),
-        fixed("randAscii", &[Int], |a| random_string(arg_int(&a, 0), |c| (' '..='~').contains(&c))),
+        fixed("randAlphaNum", &[Int], |a| {
+            random_string(arg_int(&a, 0), |c| c.is_ascii_alphanumeric())
+        }),
+        fixed("randAlpha", &[Int], |a| {
+            random_string(arg_int(&a, 0), |c| c.is_ascii_alphabetic())
+        }),
+        fixed("randNumeric", &[Int], |a| {
+            random_string(arg_int(&a, 0), |c| c.is_ascii_digit())
+        }),
+        fixed("randAscii", &[Int], |a| {
+            random_string(arg_int(&a, 0), |c| (' '..='~').contains(&c))
+        }),
         fixed("shuffle", &[String], |a| {
             let mut chars: Vec<char> = arg_str(&a, 0).chars().collect();
             for i in (1..chars.len()).rev() {
                 let j = random_below(i as u64 + 1) as usize;
                 chars.swap(i, j);
             }
-            Ok(Value::from(chars.into_iter().collect::<std::string::String>()))
+            Ok(Value::from(
+                chars.into_iter().collect::<std::string::String>(),
+            ))
         }),
         fixed("uuidv4", &[], |_| Ok(Value::from(uuid_v4()))),
         fixed("randBytes", &[Int], |a| {
@@ -48,27 +60,42 @@ pub(super) fn funcs() -> Vec<Func> {
             check_len(n as usize)?;
             let mut buf = vec![0u8; n as usize];
             OsRng.fill_bytes(&mut buf);
-            Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(buf)))
+            Ok(Value::from(
+                base64::engine::general_purpose::STANDARD.encode(buf),
+            ))
         }),
-        fixed("bcrypt", &[String], |a| Ok(Value::from(bcrypt_hash(arg_str(&a, 0))))),
+        fixed("bcrypt", &[String], |a| {
+            Ok(Value::from(bcrypt_hash(arg_str(&a, 0))))
+        }),
         fixed("htpasswd", &[String, String], |a| {
             let user = arg_str(&a, 0);
             if user.contains(':') {
                 return Ok(Value::from(format!("invalid username: {user}")));
             }
-            Ok(Value::from(format!("{user}:{}", bcrypt_hash(arg_str(&a, 1)))))
-        }),
-        fixed("derivePassword", &[Int, String, String, String, String], |a| {
-            Ok(Value::from(derive_password(
-                arg_int(&a, 0) as u32,
-                arg_str(&a, 1),
-                arg_str(&a, 2),
-                arg_str(&a, 3),
-                arg_str(&a, 4),
+            Ok(Value::from(format!(
+                "{user}:{}",
+                bcrypt_hash(arg_str(&a, 1))
             )))
         }),
-        fixed("encryptAES", &[String, String], |a| encrypt_aes(arg_str(&a, 0), arg_str(&a, 1))),
-        fixed("decryptAES", &[String, String], |a| decrypt_aes(arg_str(&a, 0), arg_str(&a, 1))),
+        fixed(
+            "derivePassword",
+            &[Int, String, String, String, String],
+            |a| {
+                Ok(Value::from(derive_password(
+                    arg_int(&a, 0) as u32,
+                    arg_str(&a, 1),
+                    arg_str(&a, 2),
+                    arg_str(&a, 3),
+                    arg_str(&a, 4),
+                )))
+            },
+        ),
+        fixed("encryptAES", &[String, String], |a| {
+            encrypt_aes(arg_str(&a, 0), arg_str(&a, 1))
+        }),
+        fixed("decryptAES", &[String, String], |a| {
+            decrypt_aes(arg_str(&a, 0), arg_str(&a, 1))
+        }),
     ];
     out.extend(super::cert::funcs());
     out
@@ -118,13 +145,21 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// x/crypto's `GenerateFromPassword` at the default cost 10, in its `$2a$` spelling.
 fn bcrypt_hash(input: &str) -> String {
     if input.len() > 72 {
-        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes".into();
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .into();
     }
     match bcrypt::hash_with_result(input, 10) {
         Ok(parts) => parts.format_for_version(bcrypt::Version::TwoA),
@@ -138,10 +173,26 @@ fn password_templates(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "maximum" => &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
         "long" => &[
-            "CvcvnoCvcvCvcv", "CvcvCvcvnoCvcv", "CvcvCvcvCvcvno", "CvccnoCvcvCvcv", "CvccCvcvnoCvcv",
-            "CvccCvcvCvcvno", "CvcvnoCvccCvcv", "CvcvCvccnoCvcv", "CvcvCvccCvcvno", "CvcvnoCvcvCvcc",
-            "CvcvCvcvnoCvcc", "CvcvCvcvCvccno", "CvccnoCvccCvcv", "CvccCvccnoCvcv", "CvccCvccCvcvno",
-            "CvcvnoCvccCvcc", "CvcvCvccnoCvcc", "CvcvCvccCvccno", "CvccnoCvcvCvcc", "CvccCvcvnoCvcc",
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
             "CvccCvcvCvccno",
         ],
         "medium" => &["CvcnoCvc", "CvcCvcno"],
@@ -177,7 +228,9 @@ fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &
     let mut key = [0u8; 64];
     let derived = scrypt::Params::new(15, 8, 2, 64)
         .map_err(|e| e.to_string())
-        .and_then(|p| scrypt::scrypt(password.as_bytes(), &salt, &p, &mut key).map_err(|e| e.to_string()));
+        .and_then(|p| {
+            scrypt::scrypt(password.as_bytes(), &salt, &p, &mut key).map_err(|e| e.to_string())
+        });
     if let Err(e) = derived {
         return format!("failed to derive password: {e}");
     }
@@ -230,7 +283,9 @@ fn encrypt_aes(password: &str, plaintext: &str) -> Result<Value, FuncError> {
         prev = ga.into();
         out.extend_from_slice(&prev);
     }
-    Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(out)))
+    Ok(Value::from(
+        base64::engine::general_purpose::STANDARD.encode(out),
+    ))
 }
 
 fn decrypt_aes(password: &str, crypt64: &str) -> Result<Value, FuncError> {
@@ -281,17 +336,30 @@ mod tests {
 
     #[test]
     fn hashes() {
-        assert_eq!(call("sha1sum", vec!["abc".into()]).unwrap().format_v(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            call("sha1sum", vec!["abc".into()]).unwrap().format_v(),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(adler32(b"Wikipedia"), 300286872);
-        assert_eq!(call("adler32sum", vec!["hello".into()]).unwrap().format_v(), "103547413");
+        assert_eq!(
+            call("adler32sum", vec!["hello".into()]).unwrap().format_v(),
+            "103547413"
+        );
     }
 
     #[test]
     fn random_shapes() {
-        let s = call("randAlphaNum", vec![Value::Int(32)]).unwrap().format_v();
+        let s = call("randAlphaNum", vec![Value::Int(32)])
+            .unwrap()
+            .format_v();
         assert_eq!(s.len(), 32);
         assert!(s.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_eq!(call("randNumeric", vec![Value::Int(-1)]).unwrap().format_v(), "");
+        assert_eq!(
+            call("randNumeric", vec![Value::Int(-1)])
+                .unwrap()
+                .format_v(),
+            ""
+        );
         let u = uuid_v4();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
@@ -308,7 +376,10 @@ mod tests {
     #[test]
     fn master_password() {
         // Sprig's own test vector.
-        assert_eq!(derive_password(1, "long", "password", "user", "example.com"), "ZedaFaxcZaso9*");
+        assert_eq!(
+            derive_password(1, "long", "password", "user", "example.com"),
+            "ZedaFaxcZaso9*"
+        );
     }
 
     #[test]

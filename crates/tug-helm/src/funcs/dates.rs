@@ -12,7 +12,9 @@ use std::time::Instant;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::gotime::{duration_string, load_location, local_zone, parse_duration, parse_in_location, GoTime};
+use super::gotime::{
+    duration_string, load_location, local_zone, parse_duration, parse_in_location, GoTime,
+};
 use super::{arg, arg_str, fixed};
 use crate::func::{Func, FuncError, Ty};
 use crate::value::{Object, Value};
@@ -27,31 +29,55 @@ pub(super) fn funcs() -> Vec<Func> {
             Ok(Value::from(duration_string(round_to_second(since))))
         }),
         fixed("date", &[String, Any], |a| {
-            Ok(Value::from(date_in_zone(arg_str(&a, 0), &arg(&a, 1), "Local")))
+            Ok(Value::from(date_in_zone(
+                arg_str(&a, 0),
+                &arg(&a, 1),
+                "Local",
+            )))
         }),
         fixed("dateInZone", &[String, Any, String], |a| {
-            Ok(Value::from(date_in_zone(arg_str(&a, 0), &arg(&a, 1), arg_str(&a, 2))))
+            Ok(Value::from(date_in_zone(
+                arg_str(&a, 0),
+                &arg(&a, 1),
+                arg_str(&a, 2),
+            )))
         }),
         fixed("date_in_zone", &[String, Any, String], |a| {
-            Ok(Value::from(date_in_zone(arg_str(&a, 0), &arg(&a, 1), arg_str(&a, 2))))
+            Ok(Value::from(date_in_zone(
+                arg_str(&a, 0),
+                &arg(&a, 1),
+                arg_str(&a, 2),
+            )))
         }),
         fixed("htmlDate", &[Any], |a| {
-            Ok(Value::from(date_in_zone("2006-01-02", &arg(&a, 0), "Local")))
+            Ok(Value::from(date_in_zone(
+                "2006-01-02",
+                &arg(&a, 0),
+                "Local",
+            )))
         }),
         fixed("htmlDateInZone", &[Any, String], |a| {
-            Ok(Value::from(date_in_zone("2006-01-02", &arg(&a, 0), arg_str(&a, 1))))
+            Ok(Value::from(date_in_zone(
+                "2006-01-02",
+                &arg(&a, 0),
+                arg_str(&a, 1),
+            )))
         }),
         fixed("dateModify", &[String, Any], |a| date_modify(&a, false)),
         fixed("date_modify", &[String, Any], |a| date_modify(&a, false)),
         fixed("mustDateModify", &[String, Any], |a| date_modify(&a, true)),
-        fixed("must_date_modify", &[String, Any], |a| date_modify(&a, true)),
+        fixed("must_date_modify", &[String, Any], |a| {
+            date_modify(&a, true)
+        }),
         fixed("duration", &[Any], |a| {
             let secs = match arg(&a, 0) {
                 Value::String(s) => super::conv::parse_go_int(&s, 10).unwrap_or(0),
                 Value::Int64(n) => n,
                 _ => 0,
             };
-            Ok(Value::from(duration_string(secs.wrapping_mul(1_000_000_000))))
+            Ok(Value::from(duration_string(
+                secs.wrapping_mul(1_000_000_000),
+            )))
         }),
         fixed("durationRound", &[Any], |a| {
             let d = match arg(&a, 0) {
@@ -204,7 +230,9 @@ impl Object for TimeObject {
             "IsZero" => Ok(Value::Bool(t.unix_nanos() == GoTime::zero().unix_nanos())),
             "Add" => match args.first() {
                 Some(Value::Int(d)) | Some(Value::Int64(d)) => Ok(time_value(t.add_nanos(*d))),
-                _ => Err(FuncError::msg("wrong type for value; expected time.Duration")),
+                _ => Err(FuncError::msg(
+                    "wrong type for value; expected time.Duration",
+                )),
             },
             "Before" | "After" | "Equal" => match args.first().and_then(time_of) {
                 Some(o) => {
@@ -246,17 +274,50 @@ mod tests {
 
     #[test]
     fn durations_follow_sprig() {
-        assert_eq!(call("duration", vec![Value::Int(3700)]).unwrap().format_v(), "0s");
-        assert_eq!(call("duration", vec![Value::Int64(3700)]).unwrap().format_v(), "1h1m40s");
-        assert_eq!(call("duration", vec!["95".into()]).unwrap().format_v(), "1m35s");
-        assert_eq!(call("durationRound", vec!["2h10m".into()]).unwrap().format_v(), "2h");
-        assert_eq!(call("durationRound", vec!["3600s".into()]).unwrap().format_v(), "60m");
-        assert_eq!(call("durationRound", vec![Value::Int64(400 * 86_400_000_000_000)]).unwrap().format_v(), "1y");
+        assert_eq!(
+            call("duration", vec![Value::Int(3700)]).unwrap().format_v(),
+            "0s"
+        );
+        assert_eq!(
+            call("duration", vec![Value::Int64(3700)])
+                .unwrap()
+                .format_v(),
+            "1h1m40s"
+        );
+        assert_eq!(
+            call("duration", vec!["95".into()]).unwrap().format_v(),
+            "1m35s"
+        );
+        assert_eq!(
+            call("durationRound", vec!["2h10m".into()])
+                .unwrap()
+                .format_v(),
+            "2h"
+        );
+        assert_eq!(
+            call("durationRound", vec!["3600s".into()])
+                .unwrap()
+                .format_v(),
+            "60m"
+        );
+        assert_eq!(
+            call(
+                "durationRound",
+                vec![Value::Int64(400 * 86_400_000_000_000)]
+            )
+            .unwrap()
+            .format_v(),
+            "1y"
+        );
     }
 
     #[test]
     fn dates_in_zones() {
-        let d = call("dateInZone", vec!["2006-01-02 15:04 MST".into(), Value::Int(0), "UTC".into()]).unwrap();
+        let d = call(
+            "dateInZone",
+            vec!["2006-01-02 15:04 MST".into(), Value::Int(0), "UTC".into()],
+        )
+        .unwrap();
         assert_eq!(d.format_v(), "1970-01-01 00:00 UTC");
         let t = call("toDate", vec!["2006-01-02".into(), "2024-02-29".into()]).unwrap();
         let modified = call("dateModify", vec!["24h".into(), t.clone()]).unwrap();

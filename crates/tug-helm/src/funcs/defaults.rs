@@ -15,10 +15,18 @@ pub(super) fn funcs() -> Vec<Func> {
         variadic("coalesce", &[], Any, |a| {
             Ok(a.into_iter().find(|v| !is_empty(v)).unwrap_or(Value::Nil))
         }),
-        variadic("all", &[], Any, |a| Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))),
-        variadic("any", &[], Any, |a| Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))),
+        variadic("all", &[], Any, |a| {
+            Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
+        }),
+        variadic("any", &[], Any, |a| {
+            Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
+        }),
         fixed("ternary", &[Any, Any, Bool], |a| {
-            let pick = if matches!(a.get(2), Some(Value::Bool(true))) { 0 } else { 1 };
+            let pick = if matches!(a.get(2), Some(Value::Bool(true))) {
+                0
+            } else {
+                1
+            };
             Ok(arg(&a, pick))
         }),
     ]
@@ -52,12 +60,24 @@ mod tests {
     #[test]
     fn defaults_follow_emptiness() {
         assert_eq!(call("default", vec!["d".into()]).format_v(), "d");
-        assert_eq!(call("default", vec!["d".into(), Value::Float(0.0)]).format_v(), "d");
-        assert_eq!(call("default", vec!["d".into(), "x".into()]).format_v(), "x");
-        assert_eq!(call("coalesce", vec![Value::Nil, "".into(), "y".into()]).format_v(), "y");
+        assert_eq!(
+            call("default", vec!["d".into(), Value::Float(0.0)]).format_v(),
+            "d"
+        );
+        assert_eq!(
+            call("default", vec!["d".into(), "x".into()]).format_v(),
+            "x"
+        );
+        assert_eq!(
+            call("coalesce", vec![Value::Nil, "".into(), "y".into()]).format_v(),
+            "y"
+        );
         assert!(call("coalesce", vec![Value::Nil]).is_nil());
         assert!(!call("all", vec![Value::Int(1), Value::empty_map()]).truthy());
         assert!(call("any", vec![Value::Int(0), "x".into()]).truthy());
-        assert_eq!(call("ternary", vec!["a".into(), "b".into(), false.into()]).format_v(), "b");
+        assert_eq!(
+            call("ternary", vec!["a".into(), "b".into(), false.into()]).format_v(),
+            "b"
+        );
     }
 }

@@ -38,7 +38,8 @@ pub(super) fn funcs() -> Vec<Func> {
             let Some(m) = arg(&a, 0).as_map().cloned() else {
                 return Err(FuncError::msg("assignment to entry in nil map"));
             };
-            m.borrow_mut().insert(arg_str(&a, 1).to_string(), arg(&a, 2));
+            m.borrow_mut()
+                .insert(arg_str(&a, 1).to_string(), arg(&a, 2));
             Ok(Value::Map(m))
         }),
         fixed("unset", &[Map, String], |a| {
@@ -151,8 +152,7 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) {
             }
         }
         if let Some(d) = &dst_value {
-            if !is_empty(d) && matches!(src_value, Value::List(_) | Value::Bytes(_)) && !overwrite
-            {
+            if !is_empty(d) && matches!(src_value, Value::List(_) | Value::Bytes(_)) && !overwrite {
                 continue;
             }
         }
@@ -168,7 +168,9 @@ fn interface_conversion(v: &Value, want: &str) -> FuncError {
         Value::Nil => "nil".to_string(),
         other => other.type_name(),
     };
-    FuncError::msg(format!("interface conversion: interface {{}} is {got}, not {want}"))
+    FuncError::msg(format!(
+        "interface conversion: interface {{}} is {got}, not {want}"
+    ))
 }
 
 fn dig(a: Vec<Value>) -> Result<Value, FuncError> {
@@ -205,24 +207,39 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, Value)]) -> Value {
-        Value::map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
     fn merge_writes_into_its_first_argument() {
         let nested = map(&[("x", Value::Float(1.0))]);
-        let dst = map(&[("a", Value::from("")), ("keep", Value::from("dst")), ("n", nested)]);
+        let dst = map(&[
+            ("a", Value::from("")),
+            ("keep", Value::from("dst")),
+            ("n", nested),
+        ]);
         let src = map(&[
             ("a", Value::from("filled")),
             ("keep", Value::from("src")),
-            ("n", map(&[("x", Value::Float(2.0)), ("y", Value::Bool(true))])),
+            (
+                "n",
+                map(&[("x", Value::Float(2.0)), ("y", Value::Bool(true))]),
+            ),
             ("z", Value::Nil),
         ]);
         let out = merge(vec![dst.clone(), src.clone()], false);
         assert_eq!(dst.format_v(), "map[a:filled keep:dst n:map[x:1 y:true]]");
         assert!(Rc::ptr_eq(out.as_map().unwrap(), dst.as_map().unwrap()));
         merge(vec![dst.clone(), src], true);
-        assert_eq!(dst.format_v(), "map[a:filled keep:src n:map[x:2 y:true] z:<nil>]");
+        assert_eq!(
+            dst.format_v(),
+            "map[a:filled keep:src n:map[x:2 y:true] z:<nil>]"
+        );
     }
 
     #[test]

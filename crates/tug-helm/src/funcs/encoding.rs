@@ -14,7 +14,9 @@ pub(super) fn funcs() -> Vec<Func> {
     vec![
         fixed("b64enc", &[String], |a| {
             let s = arg_str(&a, 0);
-            Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(s)))
+            Ok(Value::from(
+                base64::engine::general_purpose::STANDARD.encode(s),
+            ))
         }),
         fixed("b64dec", &[String], |a| {
             Ok(match go_base64_decode(arg_str(&a, 0).as_bytes()) {
@@ -22,7 +24,9 @@ pub(super) fn funcs() -> Vec<Func> {
                 Err(at) => Value::from(format!("illegal base64 data at input byte {at}")),
             })
         }),
-        fixed("b32enc", &[String], |a| Ok(Value::from(base32_encode(arg_str(&a, 0).as_bytes())))),
+        fixed("b32enc", &[String], |a| {
+            Ok(Value::from(base32_encode(arg_str(&a, 0).as_bytes())))
+        }),
         fixed("b32dec", &[String], |a| {
             Ok(match go_base32_decode(arg_str(&a, 0).as_bytes()) {
                 Ok(bytes) => bytes_result(bytes),
@@ -31,24 +35,38 @@ pub(super) fn funcs() -> Vec<Func> {
         }),
         // Helm's toJson/mustToJson replace Sprig's; the output is the same, errors give "".
         fixed("toJson", &[Any], |a| {
-            Ok(Value::from(encode(&arg(&a, 0), true, false).unwrap_or_default()))
+            Ok(Value::from(
+                encode(&arg(&a, 0), true, false).unwrap_or_default(),
+            ))
         }),
         fixed("mustToJson", &[Any], |a| {
-            encode(&arg(&a, 0), true, false).map(Value::from).map_err(FuncError::msg)
+            encode(&arg(&a, 0), true, false)
+                .map(Value::from)
+                .map_err(FuncError::msg)
         }),
         fixed("toPrettyJson", &[Any], |a| {
-            Ok(Value::from(encode(&arg(&a, 0), true, true).unwrap_or_default()))
+            Ok(Value::from(
+                encode(&arg(&a, 0), true, true).unwrap_or_default(),
+            ))
         }),
         fixed("mustToPrettyJson", &[Any], |a| {
-            encode(&arg(&a, 0), true, true).map(Value::from).map_err(FuncError::msg)
+            encode(&arg(&a, 0), true, true)
+                .map(Value::from)
+                .map_err(FuncError::msg)
         }),
         fixed("toRawJson", &[Any], |a| {
-            encode(&arg(&a, 0), false, false).map(Value::from).map_err(FuncError::msg)
+            encode(&arg(&a, 0), false, false)
+                .map(Value::from)
+                .map_err(FuncError::msg)
         }),
         fixed("mustToRawJson", &[Any], |a| {
-            encode(&arg(&a, 0), false, false).map(Value::from).map_err(FuncError::msg)
+            encode(&arg(&a, 0), false, false)
+                .map(Value::from)
+                .map_err(FuncError::msg)
         }),
-        fixed("mustFromJson", &[String], |a| decode(arg_str(&a, 0)).map_err(FuncError::msg)),
+        fixed("mustFromJson", &[String], |a| {
+            decode(arg_str(&a, 0)).map_err(FuncError::msg)
+        }),
         // Helm's fromJson: a map, with any error under "Error".
         fixed("fromJson", &[String], |a| {
             let result = decode(arg_str(&a, 0)).and_then(|v| match v {
@@ -247,7 +265,10 @@ mod tests {
 
     #[test]
     fn base64_like_go() {
-        assert_eq!(go_base64_decode(b"aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
+        assert_eq!(
+            go_base64_decode(b"aGVsbG8gd29ybGQ=").unwrap(),
+            b"hello world"
+        );
         assert_eq!(go_base64_decode(b"aGVsbG8=\n").unwrap(), b"hello");
         assert_eq!(go_base64_decode(b"!!not base64"), Err(0));
         assert_eq!(go_base64_decode(b"aGVsbG8"), Err(4));

@@ -426,24 +426,48 @@ mod tests {
     #[test]
     fn encodes_like_go() {
         let v = decode(r#"{"b":[1,2.5,"<a&b>"],"a":null,"c":{}}"#).unwrap();
-        assert_eq!(encode(&v, true, false).unwrap(), r#"{"a":null,"b":[1,2.5,"\u003ca\u0026b\u003e"],"c":{}}"#);
-        assert_eq!(encode(&v, false, false).unwrap(), r#"{"a":null,"b":[1,2.5,"<a&b>"],"c":{}}"#);
+        assert_eq!(
+            encode(&v, true, false).unwrap(),
+            r#"{"a":null,"b":[1,2.5,"\u003ca\u0026b\u003e"],"c":{}}"#
+        );
+        assert_eq!(
+            encode(&v, false, false).unwrap(),
+            r#"{"a":null,"b":[1,2.5,"<a&b>"],"c":{}}"#
+        );
         assert_eq!(
             encode(&v, true, true).unwrap(),
             "{\n  \"a\": null,\n  \"b\": [\n    1,\n    2.5,\n    \"\\u003ca\\u0026b\\u003e\"\n  ],\n  \"c\": {}\n}"
         );
-        assert_eq!(encode(&Value::Float(f64::NAN), true, false).unwrap_err(), "json: unsupported value: NaN");
+        assert_eq!(
+            encode(&Value::Float(f64::NAN), true, false).unwrap_err(),
+            "json: unsupported value: NaN"
+        );
         assert_eq!(encode(&Value::Float(1e21), true, false).unwrap(), "1e+21");
     }
 
     #[test]
     fn decode_errors_are_gos() {
-        assert_eq!(decode("{oops").unwrap_err(), "invalid character 'o' looking for beginning of object key string");
+        assert_eq!(
+            decode("{oops").unwrap_err(),
+            "invalid character 'o' looking for beginning of object key string"
+        );
         assert_eq!(decode("[1,").unwrap_err(), "unexpected end of JSON input");
         assert_eq!(decode("").unwrap_err(), "unexpected end of JSON input");
-        assert_eq!(decode("{} x").unwrap_err(), "invalid character 'x' after top-level value");
-        assert_eq!(decode("tru!").unwrap_err(), "invalid character '!' in literal true (expecting 'e')");
-        assert_eq!(decode("\"a\nb\"").unwrap_err(), "invalid character '\\n' in string literal");
-        assert_eq!(decode("12345678901234567890").unwrap().format_v(), "1.2345678901234567e+19");
+        assert_eq!(
+            decode("{} x").unwrap_err(),
+            "invalid character 'x' after top-level value"
+        );
+        assert_eq!(
+            decode("tru!").unwrap_err(),
+            "invalid character '!' in literal true (expecting 'e')"
+        );
+        assert_eq!(
+            decode("\"a\nb\"").unwrap_err(),
+            "invalid character '\\n' in string literal"
+        );
+        assert_eq!(
+            decode("12345678901234567890").unwrap().format_v(),
+            "1.2345678901234567e+19"
+        );
     }
 }

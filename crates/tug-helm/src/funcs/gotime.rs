@@ -33,11 +33,27 @@ struct Civil {
 }
 
 const LONG_MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const LONG_DAYS: [&str; 7] = [
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
 ];
 
 /// The local zone, as Go's `time.Local` (from `TZ` or /etc/localtime).
@@ -105,10 +121,7 @@ impl GoTime {
     pub fn add_nanos(&self, d: i64) -> GoTime {
         let ns = self.ts.as_nanosecond() + i128::from(d);
         let ts = Timestamp::from_nanosecond(ns).unwrap_or(self.ts);
-        GoTime {
-            ts,
-            ..self.clone()
-        }
+        GoTime { ts, ..self.clone() }
     }
 
     fn civil(&self) -> Civil {
@@ -222,7 +235,11 @@ enum Chunk {
     NumColonTz,
     NumColonSecondsTz,
     /// `.000` or `,000`: that many digits; `.999`: up to that many, trailing zeros dropped.
-    Fraction { digits: usize, trim: bool, comma: bool },
+    Fraction {
+        digits: usize,
+        trim: bool,
+        comma: bool,
+    },
 }
 
 fn starts_lower(s: &str) -> bool {
@@ -239,7 +256,9 @@ fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
             b'J' if rest.starts_with("January") => Some((Chunk::LongMonth, 7)),
             b'J' if rest.starts_with("Jan") && !starts_lower(&rest[3..]) => Some((Chunk::Month, 3)),
             b'M' if rest.starts_with("Monday") => Some((Chunk::LongWeekDay, 6)),
-            b'M' if rest.starts_with("Mon") && !starts_lower(&rest[3..]) => Some((Chunk::WeekDay, 3)),
+            b'M' if rest.starts_with("Mon") && !starts_lower(&rest[3..]) => {
+                Some((Chunk::WeekDay, 3))
+            }
             b'M' if rest.starts_with("MST") => Some((Chunk::Tz, 3)),
             b'0' if rest.starts_with("002") => Some((Chunk::ZeroYearDay, 3)),
             b'0' => match b.get(i + 1) {
@@ -302,7 +321,10 @@ fn tz_chunk(rest: &str, iso: bool) -> Option<(Chunk, usize)> {
     if body.starts_with("070000") {
         Some((pick(Chunk::NumSecondsTz, Chunk::Iso8601SecondsTz), 7))
     } else if body.starts_with("07:00:00") {
-        Some((pick(Chunk::NumColonSecondsTz, Chunk::Iso8601ColonSecondsTz), 9))
+        Some((
+            pick(Chunk::NumColonSecondsTz, Chunk::Iso8601ColonSecondsTz),
+            9,
+        ))
     } else if body.starts_with("0700") {
         Some((pick(Chunk::NumTz, Chunk::Iso8601Tz), 5))
     } else if body.starts_with("07:00") {
@@ -357,7 +379,11 @@ fn write_chunk(out: &mut String, chunk: Chunk, c: &Civil) {
                 out.push_str(&c.abbrev);
             }
         }
-        Chunk::Fraction { digits, trim, comma } => {
+        Chunk::Fraction {
+            digits,
+            trim,
+            comma,
+        } => {
             let frac = format!("{:09}", c.nanos);
             let mut kept = &frac[..digits.min(9)];
             if trim {
@@ -382,8 +408,12 @@ fn write_chunk(out: &mut String, chunk: Chunk, c: &Civil) {
         Chunk::Iso8601SecondsTz | Chunk::NumSecondsTz => {
             write_offset(out, c.offset, false, true, false)
         }
-        Chunk::Iso8601ShortTz | Chunk::NumShortTz => write_offset(out, c.offset, false, false, true),
-        Chunk::Iso8601ColonTz | Chunk::NumColonTz => write_offset(out, c.offset, true, false, false),
+        Chunk::Iso8601ShortTz | Chunk::NumShortTz => {
+            write_offset(out, c.offset, false, false, true)
+        }
+        Chunk::Iso8601ColonTz | Chunk::NumColonTz => {
+            write_offset(out, c.offset, true, false, false)
+        }
         Chunk::Iso8601ColonSecondsTz | Chunk::NumColonSecondsTz => {
             write_offset(out, c.offset, true, true, false)
         }
@@ -415,7 +445,11 @@ fn quote(s: &str) -> String {
 }
 
 /// Go's `time.ParseInLocation(layout, value, loc)`, for the layout elements templates use.
-pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Result<GoTime, String> {
+pub(crate) fn parse_in_location(
+    layout: &str,
+    value: &str,
+    loc: &TimeZone,
+) -> Result<GoTime, String> {
     let fail = |value_elem: &str, layout_elem: &str| {
         format!(
             "parsing time {} as {}: cannot parse {} as {}",
@@ -425,7 +459,8 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
             quote(layout_elem)
         )
     };
-    let (mut year, mut month, mut day, mut hour, mut min, mut sec, mut nanos) = (0i64, -1i64, -1i64, 0i64, 0i64, 0i64, 0i64);
+    let (mut year, mut month, mut day, mut hour, mut min, mut sec, mut nanos) =
+        (0i64, -1i64, -1i64, 0i64, 0i64, 0i64, 0i64);
     let mut yday = -1;
     let mut pm_set = None;
     let mut offset: Option<i64> = None;
@@ -442,7 +477,11 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
         v = stripped;
         let Some(chunk) = chunk else {
             if !v.is_empty() {
-                return Err(format!("parsing time {}: extra text: {}", quote(value), quote(v)));
+                return Err(format!(
+                    "parsing time {}: extra text: {}",
+                    quote(value),
+                    quote(v)
+                ));
             }
             break;
         };
@@ -462,13 +501,15 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
             }
             Chunk::LongMonth | Chunk::Month => {
                 let long = chunk == Chunk::LongMonth;
-                let (i, r) = lookup_name(v, &LONG_MONTHS, long).ok_or_else(|| fail(before, std_text))?;
+                let (i, r) =
+                    lookup_name(v, &LONG_MONTHS, long).ok_or_else(|| fail(before, std_text))?;
                 month = i as i64 + 1;
                 v = r;
             }
             Chunk::LongWeekDay | Chunk::WeekDay => {
                 let long = chunk == Chunk::LongWeekDay;
-                let (_, r) = lookup_name(v, &LONG_DAYS, long).ok_or_else(|| fail(before, std_text))?;
+                let (_, r) =
+                    lookup_name(v, &LONG_DAYS, long).ok_or_else(|| fail(before, std_text))?;
                 v = r;
             }
             Chunk::NumMonth | Chunk::ZeroMonth => {
@@ -485,12 +526,17 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
                 if chunk == Chunk::UnderDay && s.starts_with(' ') {
                     s = &s[1..];
                 }
-                let (n, r) = take_num(s, chunk == Chunk::ZeroDay).ok_or_else(|| fail(before, std_text))?;
+                let (n, r) =
+                    take_num(s, chunk == Chunk::ZeroDay).ok_or_else(|| fail(before, std_text))?;
                 day = n;
                 v = r;
             }
             Chunk::UnderYearDay | Chunk::ZeroYearDay => {
-                let s = if chunk == Chunk::UnderYearDay { v.trim_start_matches(' ') } else { v };
+                let s = if chunk == Chunk::UnderYearDay {
+                    v.trim_start_matches(' ')
+                } else {
+                    v
+                };
                 let (n, r) = take_digits(s, 3, if chunk == Chunk::ZeroYearDay { 3 } else { 1 })
                     .ok_or_else(|| fail(before, std_text))?;
                 yday = n;
@@ -505,7 +551,8 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
                 v = r;
             }
             Chunk::Hour12 | Chunk::ZeroHour12 => {
-                let (n, r) = take_num(v, chunk == Chunk::ZeroHour12).ok_or_else(|| fail(before, std_text))?;
+                let (n, r) = take_num(v, chunk == Chunk::ZeroHour12)
+                    .ok_or_else(|| fail(before, std_text))?;
                 if !(0..=12).contains(&n) {
                     return Err(range_err("hour"));
                 }
@@ -513,7 +560,8 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
                 v = r;
             }
             Chunk::Minute | Chunk::ZeroMinute => {
-                let (n, r) = take_num(v, chunk == Chunk::ZeroMinute).ok_or_else(|| fail(before, std_text))?;
+                let (n, r) = take_num(v, chunk == Chunk::ZeroMinute)
+                    .ok_or_else(|| fail(before, std_text))?;
                 if !(0..60).contains(&n) {
                     return Err(range_err("minute"));
                 }
@@ -521,15 +569,23 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
                 v = r;
             }
             Chunk::Second | Chunk::ZeroSecond => {
-                let (n, r) = take_num(v, chunk == Chunk::ZeroSecond).ok_or_else(|| fail(before, std_text))?;
+                let (n, r) = take_num(v, chunk == Chunk::ZeroSecond)
+                    .ok_or_else(|| fail(before, std_text))?;
                 if !(0..60).contains(&n) {
                     return Err(range_err("second"));
                 }
                 sec = n;
                 v = r;
                 // A fraction right after the seconds is accepted even if the layout has none.
-                let next_is_fraction = matches!(next_chunk(rest_layout), ("", Some(Chunk::Fraction { .. }), _));
-                if !next_is_fraction && v.len() >= 2 && (v.starts_with('.') || v.starts_with(',')) && v.as_bytes()[1].is_ascii_digit() {
+                let next_is_fraction = matches!(
+                    next_chunk(rest_layout),
+                    ("", Some(Chunk::Fraction { .. }), _)
+                );
+                if !next_is_fraction
+                    && v.len() >= 2
+                    && (v.starts_with('.') || v.starts_with(','))
+                    && v.as_bytes()[1].is_ascii_digit()
+                {
                     let digits = v[1..].bytes().take_while(u8::is_ascii_digit).count();
                     nanos = fraction_nanos(&v[1..1 + digits]);
                     v = &v[1 + digits..];
@@ -576,8 +632,11 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
                 // Numeric and ISO 8601 offsets.
                 let iso = matches!(
                     chunk,
-                    Chunk::Iso8601Tz | Chunk::Iso8601SecondsTz | Chunk::Iso8601ShortTz
-                        | Chunk::Iso8601ColonTz | Chunk::Iso8601ColonSecondsTz
+                    Chunk::Iso8601Tz
+                        | Chunk::Iso8601SecondsTz
+                        | Chunk::Iso8601ShortTz
+                        | Chunk::Iso8601ColonTz
+                        | Chunk::Iso8601ColonSecondsTz
                 );
                 if iso && v.starts_with('Z') {
                     offset = Some(0);
@@ -599,9 +658,13 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
         }
     }
     if yday >= 0 {
-        let (m, d) = month_day_from_yday(year, yday).ok_or_else(|| format!("parsing time {}: day-of-year out of range", quote(value)))?;
+        let (m, d) = month_day_from_yday(year, yday)
+            .ok_or_else(|| format!("parsing time {}: day-of-year out of range", quote(value)))?;
         if (month >= 0 && month != m) || (day >= 0 && day != d) {
-            return Err(format!("parsing time {}: day-of-year does not match month", quote(value)));
+            return Err(format!(
+                "parsing time {}: day-of-year does not match month",
+                quote(value)
+            ));
         }
         month = m;
         day = d;
@@ -616,7 +679,8 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
         return Err(format!("parsing time {}: day out of range", quote(value)));
     }
     let dt = DateTime::new(
-        i16::try_from(year).map_err(|_| format!("parsing time {}: year out of range", quote(value)))?,
+        i16::try_from(year)
+            .map_err(|_| format!("parsing time {}: year out of range", quote(value)))?,
         month as i8,
         day as i8,
         hour as i8,
@@ -641,7 +705,10 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
     }
     if let Some(name) = zone_name {
         // An abbreviation: the location's own if it uses it around then, else offset 0.
-        let guess = loc.to_ambiguous_timestamp(dt).compatible().map_err(|e| e.to_string())?;
+        let guess = loc
+            .to_ambiguous_timestamp(dt)
+            .compatible()
+            .map_err(|e| e.to_string())?;
         if loc.to_offset_info(guess).abbreviation() == name {
             return Ok(GoTime::new(guess, loc.clone()));
         }
@@ -650,7 +717,10 @@ pub(crate) fn parse_in_location(layout: &str, value: &str, loc: &TimeZone) -> Re
         t.zone_name = Some(name);
         return Ok(t);
     }
-    let ts = loc.to_ambiguous_timestamp(dt).compatible().map_err(|e| e.to_string())?;
+    let ts = loc
+        .to_ambiguous_timestamp(dt)
+        .compatible()
+        .map_err(|e| e.to_string())?;
     Ok(GoTime::new(ts, loc.clone()))
 }
 
@@ -691,7 +761,10 @@ fn take_num(v: &str, fixed: bool) -> Option<(i64, &str)> {
         }
         return Some((i64::from(b[0] - b'0'), &v[1..]));
     }
-    Some((i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'), &v[2..]))
+    Some((
+        i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'),
+        &v[2..],
+    ))
 }
 
 fn lookup_name<'a>(v: &'a str, names: &[&str], long: bool) -> Option<(usize, &'a str)> {
@@ -879,7 +952,11 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
                 ))
             }
         };
-        let whole: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+        let whole: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| invalid())?
+        };
         let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
         if !frac_part.is_empty() {
             let digits = &frac_part[..frac_part.len().min(30)];
@@ -910,9 +987,15 @@ mod tests {
     #[test]
     fn formats_like_go() {
         let t = utc(2024, 3, 5, 14, 7, 9, 120_000_000);
-        assert_eq!(t.format("2006-01-02T15:04:05Z07:00"), "2024-03-05T14:07:09Z");
+        assert_eq!(
+            t.format("2006-01-02T15:04:05Z07:00"),
+            "2024-03-05T14:07:09Z"
+        );
         assert_eq!(t.format("Mon Jan _2 3:04PM"), "Tue Mar  5 2:07PM");
-        assert_eq!(t.format("02/01/06 .000 .999 MST -0700"), "05/03/24 .120 .12 UTC +0000");
+        assert_eq!(
+            t.format("02/01/06 .000 .999 MST -0700"),
+            "05/03/24 .120 .12 UTC +0000"
+        );
         assert_eq!(t.format("January 2, 2006 002"), "March 5, 2024 065");
         assert_eq!(t.go_string(), "2024-03-05 14:07:09.12 +0000 UTC");
         assert_eq!(GoTime::zero().go_string(), "0001-01-01 00:00:00 +0000 UTC");
@@ -922,10 +1005,18 @@ mod tests {
     fn parses_like_go() {
         let t = parse_in_location("2006-01-02 15:04", "2024-03-05 14:07", &TimeZone::UTC).unwrap();
         assert_eq!(t.unix(), 1709647620);
-        let t = parse_in_location("2006-01-02T15:04:05Z07:00", "2024-03-05T14:07:09+02:00", &TimeZone::UTC).unwrap();
+        let t = parse_in_location(
+            "2006-01-02T15:04:05Z07:00",
+            "2024-03-05T14:07:09+02:00",
+            &TimeZone::UTC,
+        )
+        .unwrap();
         assert_eq!(t.format("15:04 -07:00"), "14:07 +02:00");
         let err = parse_in_location("2006-01-02", "x", &TimeZone::UTC).unwrap_err();
-        assert_eq!(err, "parsing time \"x\" as \"2006-01-02\": cannot parse \"x\" as \"2006\"");
+        assert_eq!(
+            err,
+            "parsing time \"x\" as \"2006-01-02\": cannot parse \"x\" as \"2006\""
+        );
         let err = parse_in_location("2006-01-02", "2024-13-01", &TimeZone::UTC).unwrap_err();
         assert_eq!(err, "parsing time \"2024-13-01\": month out of range");
     }
@@ -938,8 +1029,17 @@ mod tests {
         assert_eq!(duration_string(2_500_000_000), "2.5s");
         assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000_000_000);
         assert_eq!(parse_duration("-1.5s").unwrap(), -1_500_000_000);
-        assert_eq!(parse_duration("1").unwrap_err(), "time: missing unit in duration \"1\"");
-        assert_eq!(parse_duration("abc").unwrap_err(), "time: invalid duration \"abc\"");
-        assert_eq!(parse_duration("1x").unwrap_err(), "time: unknown unit \"x\" in duration \"1x\"");
+        assert_eq!(
+            parse_duration("1").unwrap_err(),
+            "time: missing unit in duration \"1\""
+        );
+        assert_eq!(
+            parse_duration("abc").unwrap_err(),
+            "time: invalid duration \"abc\""
+        );
+        assert_eq!(
+            parse_duration("1x").unwrap_err(),
+            "time: unknown unit \"x\" in duration \"1x\""
+        );
     }
 }

@@ -166,7 +166,9 @@ fn list_func(name: &'static str) -> Func {
         }),
         _ => fixed(name, &[Any], |a| {
             let items = slice_items(&arg(&a, 0), "Cannot compact on type")?;
-            Ok(Value::list(items.into_iter().filter(|i| !is_empty(i)).collect()))
+            Ok(Value::list(
+                items.into_iter().filter(|i| !is_empty(i)).collect(),
+            ))
         }),
     }
 }
@@ -191,7 +193,9 @@ fn slice(a: Vec<Value>) -> Result<Value, FuncError> {
     let start = a.get(1).map_or(0, to_int64);
     let end = a.get(2).map_or(items.len() as i64, to_int64);
     if start < 0 || end < start || end > items.len() as i64 {
-        return Err(FuncError::msg("reflect.Value.Slice: slice index out of bounds"));
+        return Err(FuncError::msg(
+            "reflect.Value.Slice: slice index out of bounds",
+        ));
     }
     Ok(Value::List(List {
         items: Rc::new(items[start as usize..end as usize].to_vec()),
@@ -280,7 +284,11 @@ mod tests {
         assert_eq!(until_step(0, 5, 2).unwrap(), vec![0, 2, 4]);
         assert_eq!(until_step(0, -3, -1).unwrap(), vec![0, -1, -2]);
         assert_eq!(until_step(0, 3, -1).unwrap(), Vec::<i64>::new());
-        let s = |v: Vec<i64>| call("seq", v.into_iter().map(Value::Int).collect()).unwrap().format_v();
+        let s = |v: Vec<i64>| {
+            call("seq", v.into_iter().map(Value::Int).collect())
+                .unwrap()
+                .format_v()
+        };
         assert_eq!(s(vec![3]), "1 2 3");
         assert_eq!(s(vec![0]), "1 0");
         assert_eq!(s(vec![2, 4]), "2 3 4");
@@ -296,14 +304,22 @@ mod tests {
         let err = call("until", vec![Value::Int(1 << 40)]).unwrap_err();
         assert!(err.to_string().contains("exceeds the limit"), "{err}");
         assert!(call("seq", vec![Value::Int(i64::MAX)]).is_err());
-        assert!(call("untilStep", vec![Value::Int(i64::MIN), Value::Int(i64::MAX), Value::Int(1)]).is_err());
+        assert!(call(
+            "untilStep",
+            vec![Value::Int(i64::MIN), Value::Int(i64::MAX), Value::Int(1)]
+        )
+        .is_err());
     }
 
     #[test]
     fn type_strict_membership() {
         let floats = Value::list(vec![Value::Float(1.0), Value::Float(2.0)]);
-        assert!(!call("has", vec![Value::Int(1), floats.clone()]).unwrap().truthy());
-        assert!(call("has", vec![Value::Float(1.0), floats]).unwrap().truthy());
+        assert!(!call("has", vec![Value::Int(1), floats.clone()])
+            .unwrap()
+            .truthy());
+        assert!(call("has", vec![Value::Float(1.0), floats])
+            .unwrap()
+            .truthy());
         let err = call("first", vec!["abc".into()]).unwrap_err();
         assert_eq!(err.to_string(), "Cannot find first on type string");
     }
@@ -311,8 +327,18 @@ mod tests {
     #[test]
     fn chunks_and_slices() {
         let l = Value::list((1..=5).map(Value::Int).collect());
-        assert_eq!(call("chunk", vec![Value::Int(2), l.clone()]).unwrap().format_v(), "[[1 2] [3 4] [5]]");
-        assert_eq!(call("slice", vec![l.clone(), Value::Int(1), Value::Int(3)]).unwrap().format_v(), "[2 3]");
+        assert_eq!(
+            call("chunk", vec![Value::Int(2), l.clone()])
+                .unwrap()
+                .format_v(),
+            "[[1 2] [3 4] [5]]"
+        );
+        assert_eq!(
+            call("slice", vec![l.clone(), Value::Int(1), Value::Int(3)])
+                .unwrap()
+                .format_v(),
+            "[2 3]"
+        );
         assert!(call("slice", vec![l, Value::Int(3), Value::Int(9)]).is_err());
     }
 }

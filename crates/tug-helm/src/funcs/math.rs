@@ -11,12 +11,18 @@ use crate::value::Value;
 pub(super) fn funcs() -> Vec<Func> {
     use Ty::*;
     vec![
-        fixed("add1", &[Any], |a| Ok(Value::Int64(to_int64(&arg(&a, 0)).wrapping_add(1)))),
+        fixed("add1", &[Any], |a| {
+            Ok(Value::Int64(to_int64(&arg(&a, 0)).wrapping_add(1)))
+        }),
         variadic("add", &[], Any, |a| {
-            Ok(Value::Int64(a.iter().map(to_int64).fold(0, i64::wrapping_add)))
+            Ok(Value::Int64(
+                a.iter().map(to_int64).fold(0, i64::wrapping_add),
+            ))
         }),
         fixed("sub", &[Any, Any], |a| {
-            Ok(Value::Int64(to_int64(&arg(&a, 0)).wrapping_sub(to_int64(&arg(&a, 1)))))
+            Ok(Value::Int64(
+                to_int64(&arg(&a, 0)).wrapping_sub(to_int64(&arg(&a, 1))),
+            ))
         }),
         fixed("div", &[Any, Any], |a| {
             let d = nonzero(to_int64(&arg(&a, 1)))?;
@@ -27,7 +33,9 @@ pub(super) fn funcs() -> Vec<Func> {
             Ok(Value::Int64(to_int64(&arg(&a, 0)).wrapping_rem(d)))
         }),
         variadic("mul", &[Any], Any, |a| {
-            Ok(Value::Int64(a.iter().map(to_int64).fold(1, i64::wrapping_mul)))
+            Ok(Value::Int64(
+                a.iter().map(to_int64).fold(1, i64::wrapping_mul),
+            ))
         }),
         fixed("randInt", &[Int, Int], |a| {
             let (min, max) = (arg_int(&a, 0), arg_int(&a, 1));
@@ -41,23 +49,49 @@ pub(super) fn funcs() -> Vec<Func> {
         fixed("add1f", &[Any], |a| {
             decimal_fold(&arg(&a, 0), &[Value::Int(1)], Decimal::add)
         }),
-        variadic("addf", &[], Any, |a| decimal_fold(&Value::Float(0.0), &a, Decimal::add)),
-        variadic("subf", &[Any], Any, |a| decimal_fold(&arg(&a, 0), tail(&a), Decimal::sub)),
-        variadic("mulf", &[Any], Any, |a| decimal_fold(&arg(&a, 0), tail(&a), Decimal::mul)),
-        variadic("divf", &[Any], Any, |a| decimal_fold(&arg(&a, 0), tail(&a), Decimal::div)),
-        variadic("biggest", &[Any], Any, |a| Ok(Value::Int64(int_extreme(&a, true)))),
-        variadic("max", &[Any], Any, |a| Ok(Value::Int64(int_extreme(&a, true)))),
-        variadic("min", &[Any], Any, |a| Ok(Value::Int64(int_extreme(&a, false)))),
-        variadic("maxf", &[Any], Any, |a| Ok(Value::Float(float_extreme(&a, true)))),
-        variadic("minf", &[Any], Any, |a| Ok(Value::Float(float_extreme(&a, false)))),
-        fixed("ceil", &[Any], |a| Ok(Value::Float(to_float64(&arg(&a, 0)).ceil()))),
-        fixed("floor", &[Any], |a| Ok(Value::Float(to_float64(&arg(&a, 0)).floor()))),
+        variadic("addf", &[], Any, |a| {
+            decimal_fold(&Value::Float(0.0), &a, Decimal::add)
+        }),
+        variadic("subf", &[Any], Any, |a| {
+            decimal_fold(&arg(&a, 0), tail(&a), Decimal::sub)
+        }),
+        variadic("mulf", &[Any], Any, |a| {
+            decimal_fold(&arg(&a, 0), tail(&a), Decimal::mul)
+        }),
+        variadic("divf", &[Any], Any, |a| {
+            decimal_fold(&arg(&a, 0), tail(&a), Decimal::div)
+        }),
+        variadic("biggest", &[Any], Any, |a| {
+            Ok(Value::Int64(int_extreme(&a, true)))
+        }),
+        variadic("max", &[Any], Any, |a| {
+            Ok(Value::Int64(int_extreme(&a, true)))
+        }),
+        variadic("min", &[Any], Any, |a| {
+            Ok(Value::Int64(int_extreme(&a, false)))
+        }),
+        variadic("maxf", &[Any], Any, |a| {
+            Ok(Value::Float(float_extreme(&a, true)))
+        }),
+        variadic("minf", &[Any], Any, |a| {
+            Ok(Value::Float(float_extreme(&a, false)))
+        }),
+        fixed("ceil", &[Any], |a| {
+            Ok(Value::Float(to_float64(&arg(&a, 0)).ceil()))
+        }),
+        fixed("floor", &[Any], |a| {
+            Ok(Value::Float(to_float64(&arg(&a, 0)).floor()))
+        }),
         variadic("round", &[Any, Int], Float64, |a| {
             let round_on = match a.get(2) {
                 Some(Value::Float(f)) => *f,
                 _ => 0.5,
             };
-            Ok(Value::Float(round(to_float64(&arg(&a, 0)), arg_int(&a, 1), round_on)))
+            Ok(Value::Float(round(
+                to_float64(&arg(&a, 0)),
+                arg_int(&a, 1),
+                round_on,
+            )))
         }),
     ]
 }
@@ -77,7 +111,10 @@ fn nonzero(d: i64) -> Result<i64, FuncError> {
 fn int_extreme(a: &[Value], biggest: bool) -> i64 {
     let mut it = a.iter().map(to_int64);
     let first = it.next().unwrap_or(0);
-    it.fold(first, |acc, x| if biggest { acc.max(x) } else { acc.min(x) })
+    it.fold(
+        first,
+        |acc, x| if biggest { acc.max(x) } else { acc.min(x) },
+    )
 }
 
 /// Go's `math.Max`/`math.Min`: NaN wins, and +0 beats -0 for max (-0 for min).
@@ -88,7 +125,11 @@ fn float_extreme(a: &[Value], biggest: bool) -> f64 {
         if acc.is_nan() || x.is_nan() {
             f64::NAN
         } else if acc == x {
-            if biggest == acc.is_sign_negative() { x } else { acc }
+            if biggest == acc.is_sign_negative() {
+                x
+            } else {
+                acc
+            }
         } else if (x > acc) == biggest {
             x
         } else {
@@ -143,7 +184,9 @@ impl Decimal {
     fn from_float(f: f64) -> Result<Decimal, FuncError> {
         if !f.is_finite() {
             let spelled = crate::value::format_float_v(f);
-            return Err(FuncError::msg(format!("Cannot create a Decimal from {spelled}")));
+            return Err(FuncError::msg(format!(
+                "Cannot create a Decimal from {spelled}"
+            )));
         }
         let sci = format!("{f:e}");
         let (digits, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -164,8 +207,16 @@ impl Decimal {
     }
 
     fn aligned(a: Decimal, b: Decimal) -> Option<(i128, i128, i32)> {
-        let (Decimal::Exact { mantissa: m1, exp: e1 }, Decimal::Exact { mantissa: m2, exp: e2 }) =
-            (a, b)
+        let (
+            Decimal::Exact {
+                mantissa: m1,
+                exp: e1,
+            },
+            Decimal::Exact {
+                mantissa: m2,
+                exp: e2,
+            },
+        ) = (a, b)
         else {
             return None;
         };
@@ -178,24 +229,43 @@ impl Decimal {
 
     fn add(a: Decimal, b: Decimal) -> Result<Decimal, FuncError> {
         Ok(Decimal::aligned(a, b)
-            .and_then(|(x, y, exp)| Some(Decimal::Exact { mantissa: x.checked_add(y)?, exp }))
+            .and_then(|(x, y, exp)| {
+                Some(Decimal::Exact {
+                    mantissa: x.checked_add(y)?,
+                    exp,
+                })
+            })
             .unwrap_or_else(|| Decimal::Approx(a.to_f64() + b.to_f64())))
     }
 
     fn sub(a: Decimal, b: Decimal) -> Result<Decimal, FuncError> {
         Ok(Decimal::aligned(a, b)
-            .and_then(|(x, y, exp)| Some(Decimal::Exact { mantissa: x.checked_sub(y)?, exp }))
+            .and_then(|(x, y, exp)| {
+                Some(Decimal::Exact {
+                    mantissa: x.checked_sub(y)?,
+                    exp,
+                })
+            })
             .unwrap_or_else(|| Decimal::Approx(a.to_f64() - b.to_f64())))
     }
 
     fn mul(a: Decimal, b: Decimal) -> Result<Decimal, FuncError> {
         if let (
-            Decimal::Exact { mantissa: m1, exp: e1 },
-            Decimal::Exact { mantissa: m2, exp: e2 },
+            Decimal::Exact {
+                mantissa: m1,
+                exp: e1,
+            },
+            Decimal::Exact {
+                mantissa: m2,
+                exp: e2,
+            },
         ) = (a, b)
         {
             if let Some(m) = m1.checked_mul(m2) {
-                return Ok(Decimal::Exact { mantissa: m, exp: e1 + e2 });
+                return Ok(Decimal::Exact {
+                    mantissa: m,
+                    exp: e1 + e2,
+                });
             }
         }
         Ok(Decimal::Approx(a.to_f64() * b.to_f64()))
@@ -204,11 +274,17 @@ impl Decimal {
     /// shopspring's `Div`: the quotient rounded half away from zero to 16 decimal places.
     fn div(a: Decimal, b: Decimal) -> Result<Decimal, FuncError> {
         if b.to_f64() == 0.0 {
-            return Err(FuncError::msg("decimal division by zero"));
+            return Err(FuncError::msg("decimal division by 0"));
         }
         if let (
-            Decimal::Exact { mantissa: m1, exp: e1 },
-            Decimal::Exact { mantissa: m2, exp: e2 },
+            Decimal::Exact {
+                mantissa: m1,
+                exp: e1,
+            },
+            Decimal::Exact {
+                mantissa: m2,
+                exp: e2,
+            },
         ) = (a, b)
         {
             // m1·10^e1 / (m2·10^e2) · 10^16 = m1·10^(e1 - e2 + 16) / m2, kept as an integer.
@@ -229,7 +305,11 @@ impl Decimal {
             if let Some((n, d)) = quotient {
                 let (q, r) = (n / d, n % d);
                 let round_up = r.unsigned_abs() * 2 >= d.unsigned_abs();
-                let q = if round_up { q + (n.signum() * d.signum()) } else { q };
+                let q = if round_up {
+                    q + (n.signum() * d.signum())
+                } else {
+                    q
+                };
                 return Ok(Decimal::Exact {
                     mantissa: q,
                     exp: -DIVISION_PRECISION,
@@ -254,18 +334,32 @@ mod tests {
         let add = call("add", vec![Value::Float(1.5), Value::Float(1.5)]).unwrap();
         assert_eq!(add.format_v(), "2");
         assert_eq!(add.type_name(), "int64");
-        assert_eq!(call("div", vec![Value::Int(7), Value::Int(2)]).unwrap().format_v(), "3");
         assert_eq!(
-            call("div", vec![Value::Int(7), Value::Int(0)]).unwrap_err().to_string(),
+            call("div", vec![Value::Int(7), Value::Int(2)])
+                .unwrap()
+                .format_v(),
+            "3"
+        );
+        assert_eq!(
+            call("div", vec![Value::Int(7), Value::Int(0)])
+                .unwrap_err()
+                .to_string(),
             "runtime error: integer divide by zero"
         );
-        assert_eq!(call("max", vec![Value::Int(1), "7".into(), Value::Float(3.9)]).unwrap().format_v(), "7");
+        assert_eq!(
+            call("max", vec![Value::Int(1), "7".into(), Value::Float(3.9)])
+                .unwrap()
+                .format_v(),
+            "7"
+        );
     }
 
     #[test]
     fn decimal_math() {
         let f = |name: &str, args: Vec<f64>| {
-            call(name, args.into_iter().map(Value::Float).collect()).unwrap().format_v()
+            call(name, args.into_iter().map(Value::Float).collect())
+                .unwrap()
+                .format_v()
         };
         assert_eq!(f("addf", vec![0.1, 0.2]), "0.3");
         assert_eq!(f("subf", vec![1.0, 0.9]), "0.1");
@@ -279,7 +373,7 @@ mod tests {
     fn rounding() {
         assert_eq!(round(2.5, 0, 0.5), 3.0);
         assert_eq!(round(1.005, 2, 0.5), 1.0);
-        assert_eq!(round(3.14159, 2, 0.5), 3.14);
+        assert_eq!(round(1.23456, 3, 0.5), 1.235);
         assert_eq!(round(-2.5, 0, 0.5), -3.0);
     }
 }

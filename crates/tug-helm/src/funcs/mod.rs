@@ -9,6 +9,23 @@
 //! [`FuncError`] carrying the panic's text, which is what text/template reports for it.
 //!
 //! [`HELM_FUNCTION_NAMES`] lists every name Helm makes available; [`all`] implements each one.
+//!
+//! For the engine:
+//! - `required` and `fail` return their message between [`HELM_ERR_START`] and
+//!   [`HELM_ERR_END`], as Helm does; Helm's engine turns that into
+//!   `execution error at (<template>:<line>:<col>): <message>`.
+//! - `trunc`, `substr`, `abbrev`, `wrap`, `b64dec`, ... cut bytes; a result that is not valid
+//!   UTF-8 comes back as `Value::Bytes` (Go keeps such bytes in a string), which `quote`,
+//!   `toString` and printing read back byte for byte.
+//! - Parameters Go declares as `time.Time`, `uint32` or Sprig's `certificate` are declared
+//!   `Any`/`Int` here and checked by the function itself.
+//!
+//! Known differences from Helm: `keys` and `values` come out in key order (Go's map order is
+//! random); `genPrivateKey "dsa"` is not supported; `fromToml` error texts come from the `toml`
+//! crate; `semver`'s `Major`/`Minor`/`Patch` are `int`, not `uint64`, for `typeOf`.
+//! Size limits Helm does not have: strings past 64 MiB (`repeat`, `indent`, `join`, random
+//! strings) and sequences past a million numbers (`until`, `untilStep`, `seq`) are refused
+//! with an error instead of exhausting memory.
 
 mod case;
 mod cert;
@@ -43,50 +60,235 @@ pub use reflect::deep_equal;
 /// additions. The engine adds `include`, `tpl` and `lookup`, and text/template its builtins.
 pub const HELM_FUNCTION_NAMES: &[&str] = &[
     // Sprig: dates
-    "ago", "date", "date_in_zone", "date_modify", "dateInZone", "dateModify", "duration",
-    "durationRound", "htmlDate", "htmlDateInZone", "must_date_modify", "mustDateModify",
-    "mustToDate", "now", "toDate", "unixEpoch",
+    "ago",
+    "date",
+    "date_in_zone",
+    "date_modify",
+    "dateInZone",
+    "dateModify",
+    "duration",
+    "durationRound",
+    "htmlDate",
+    "htmlDateInZone",
+    "must_date_modify",
+    "mustDateModify",
+    "mustToDate",
+    "now",
+    "toDate",
+    "unixEpoch",
     // Sprig: strings
-    "hello", "abbrev", "abbrevboth", "trunc", "trim", "upper", "lower", "title", "untitle",
-    "substr", "repeat", "trimall", "trimAll", "trimSuffix", "trimPrefix", "nospace", "initials",
-    "randAlphaNum", "randAlpha", "randAscii", "randNumeric", "swapcase", "shuffle", "snakecase",
-    "camelcase", "kebabcase", "wrap", "wrapWith", "contains", "hasPrefix", "hasSuffix", "quote",
-    "squote", "cat", "indent", "nindent", "replace", "plural", "sha1sum", "sha256sum",
-    "sha512sum", "adler32sum", "toString",
+    "hello",
+    "abbrev",
+    "abbrevboth",
+    "trunc",
+    "trim",
+    "upper",
+    "lower",
+    "title",
+    "untitle",
+    "substr",
+    "repeat",
+    "trimall",
+    "trimAll",
+    "trimSuffix",
+    "trimPrefix",
+    "nospace",
+    "initials",
+    "randAlphaNum",
+    "randAlpha",
+    "randAscii",
+    "randNumeric",
+    "swapcase",
+    "shuffle",
+    "snakecase",
+    "camelcase",
+    "kebabcase",
+    "wrap",
+    "wrapWith",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "quote",
+    "squote",
+    "cat",
+    "indent",
+    "nindent",
+    "replace",
+    "plural",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "adler32sum",
+    "toString",
     // Sprig: conversions and math
-    "atoi", "int64", "int", "float64", "seq", "toDecimal", "split", "splitList", "splitn",
-    "toStrings", "until", "untilStep", "add1", "add", "sub", "div", "mod", "mul", "randInt",
-    "add1f", "addf", "subf", "divf", "mulf", "biggest", "max", "min", "maxf", "minf", "ceil",
-    "floor", "round", "join", "sortAlpha",
+    "atoi",
+    "int64",
+    "int",
+    "float64",
+    "seq",
+    "toDecimal",
+    "split",
+    "splitList",
+    "splitn",
+    "toStrings",
+    "until",
+    "untilStep",
+    "add1",
+    "add",
+    "sub",
+    "div",
+    "mod",
+    "mul",
+    "randInt",
+    "add1f",
+    "addf",
+    "subf",
+    "divf",
+    "mulf",
+    "biggest",
+    "max",
+    "min",
+    "maxf",
+    "minf",
+    "ceil",
+    "floor",
+    "round",
+    "join",
+    "sortAlpha",
     // Sprig: defaults, JSON, flow
-    "default", "empty", "coalesce", "all", "any", "compact", "mustCompact", "fromJson", "toJson",
-    "toPrettyJson", "toRawJson", "mustFromJson", "mustToJson", "mustToPrettyJson",
-    "mustToRawJson", "ternary", "deepCopy", "mustDeepCopy",
+    "default",
+    "empty",
+    "coalesce",
+    "all",
+    "any",
+    "compact",
+    "mustCompact",
+    "fromJson",
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "mustFromJson",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "ternary",
+    "deepCopy",
+    "mustDeepCopy",
     // Sprig: reflection
-    "typeOf", "typeIs", "typeIsLike", "kindOf", "kindIs", "deepEqual",
+    "typeOf",
+    "typeIs",
+    "typeIsLike",
+    "kindOf",
+    "kindIs",
+    "deepEqual",
     // Sprig: network, paths, encodings
-    "getHostByName", "base", "dir", "clean", "ext", "isAbs", "osBase", "osClean", "osDir",
-    "osExt", "osIsAbs", "b64enc", "b64dec", "b32enc", "b32dec",
+    "getHostByName",
+    "base",
+    "dir",
+    "clean",
+    "ext",
+    "isAbs",
+    "osBase",
+    "osClean",
+    "osDir",
+    "osExt",
+    "osIsAbs",
+    "b64enc",
+    "b64dec",
+    "b32enc",
+    "b32dec",
     // Sprig: dicts
-    "tuple", "list", "dict", "get", "set", "unset", "hasKey", "pluck", "keys", "pick", "omit",
-    "merge", "mergeOverwrite", "mustMerge", "mustMergeOverwrite", "values",
+    "tuple",
+    "list",
+    "dict",
+    "get",
+    "set",
+    "unset",
+    "hasKey",
+    "pluck",
+    "keys",
+    "pick",
+    "omit",
+    "merge",
+    "mergeOverwrite",
+    "mustMerge",
+    "mustMergeOverwrite",
+    "values",
     // Sprig: lists
-    "append", "push", "mustAppend", "mustPush", "prepend", "mustPrepend", "first", "mustFirst",
-    "rest", "mustRest", "last", "mustLast", "initial", "mustInitial", "reverse", "mustReverse",
-    "uniq", "mustUniq", "without", "mustWithout", "has", "mustHas", "slice", "mustSlice",
-    "concat", "dig", "chunk", "mustChunk",
+    "append",
+    "push",
+    "mustAppend",
+    "mustPush",
+    "prepend",
+    "mustPrepend",
+    "first",
+    "mustFirst",
+    "rest",
+    "mustRest",
+    "last",
+    "mustLast",
+    "initial",
+    "mustInitial",
+    "reverse",
+    "mustReverse",
+    "uniq",
+    "mustUniq",
+    "without",
+    "mustWithout",
+    "has",
+    "mustHas",
+    "slice",
+    "mustSlice",
+    "concat",
+    "dig",
+    "chunk",
+    "mustChunk",
     // Sprig: crypto
-    "bcrypt", "htpasswd", "genPrivateKey", "derivePassword", "buildCustomCert", "genCA",
-    "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey", "genSignedCert",
-    "genSignedCertWithKey", "encryptAES", "decryptAES", "randBytes", "uuidv4",
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "encryptAES",
+    "decryptAES",
+    "randBytes",
+    "uuidv4",
     // Sprig: semver, flow control, regex, URLs
-    "semver", "semverCompare", "fail", "regexMatch", "mustRegexMatch", "regexFindAll",
-    "mustRegexFindAll", "regexFind", "mustRegexFind", "regexReplaceAll", "mustRegexReplaceAll",
-    "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral", "regexSplit", "mustRegexSplit",
-    "regexQuoteMeta", "urlParse", "urlJoin",
+    "semver",
+    "semverCompare",
+    "fail",
+    "regexMatch",
+    "mustRegexMatch",
+    "regexFindAll",
+    "mustRegexFindAll",
+    "regexFind",
+    "mustRegexFind",
+    "regexReplaceAll",
+    "mustRegexReplaceAll",
+    "regexReplaceAllLiteral",
+    "mustRegexReplaceAllLiteral",
+    "regexSplit",
+    "mustRegexSplit",
+    "regexQuoteMeta",
+    "urlParse",
+    "urlJoin",
     // Helm (pkg/engine/funcs.go and engine.go)
-    "toToml", "mustToToml", "fromToml", "toYaml", "mustToYaml", "toYamlPretty", "fromYaml",
-    "fromYamlArray", "fromJsonArray", "required",
+    "toToml",
+    "mustToToml",
+    "fromToml",
+    "toYaml",
+    "mustToYaml",
+    "toYamlPretty",
+    "fromYaml",
+    "fromYamlArray",
+    "fromJsonArray",
+    "required",
 ];
 
 /// Every function of [`HELM_FUNCTION_NAMES`], each with its Go signature.
@@ -120,12 +322,7 @@ pub(crate) fn fixed(name: &'static str, params: &'static [Ty], imp: FuncImpl) ->
 }
 
 /// A function whose last parameter is variadic.
-pub(crate) fn variadic(
-    name: &'static str,
-    params: &'static [Ty],
-    rest: Ty,
-    imp: FuncImpl,
-) -> Func {
+pub(crate) fn variadic(name: &'static str, params: &'static [Ty], rest: Ty, imp: FuncImpl) -> Func {
     Func {
         name,
         sig: Sig::variadic(params, rest),
@@ -163,7 +360,8 @@ pub(crate) fn bytes_result(bytes: Vec<u8>) -> Value {
 
 /// The message of Go's nil-pointer panic, which `reflect.TypeOf(nil).Kind()` raises when a
 /// Sprig list function is given nil.
-pub(crate) const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
+pub(crate) const NIL_DEREF: &str =
+    "runtime error: invalid memory address or nil pointer dereference";
 
 /// The items of a slice argument the way Sprig's reflection reads them, or the error message
 /// Sprig gives (`Cannot <what> on type <kind>`) for anything else.
@@ -192,7 +390,7 @@ pub(crate) fn int_list(items: Vec<i64>) -> Value {
 /// A value as Helm reads values files, for tests.
 #[cfg(test)]
 pub(crate) fn helm_test_value(yaml: &str) -> Value {
-    let docs = tug_kustomize::yaml::parse_documents_yaml11(yaml).expect("test YAML");
+    let docs = tug_kustomize::yaml::parse_documents_go_yaml_v2(yaml).expect("test YAML");
     helm::from_yaml_value(&docs[0])
 }
 
@@ -206,7 +404,11 @@ mod tests {
         let funcs = all();
         let implemented: Vec<&str> = funcs.iter().map(|f| f.name).collect();
         let unique: BTreeSet<&str> = implemented.iter().copied().collect();
-        assert_eq!(unique.len(), implemented.len(), "a function is registered twice");
+        assert_eq!(
+            unique.len(),
+            implemented.len(),
+            "a function is registered twice"
+        );
         let expected: BTreeSet<&str> = HELM_FUNCTION_NAMES.iter().copied().collect();
         let missing: Vec<_> = expected.difference(&unique).collect();
         let extra: Vec<_> = unique.difference(&expected).collect();

@@ -135,10 +135,15 @@ fn unescape(s: &str) -> Result<String, String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
             let Some(hex) = hex else {
                 let bad = s.get(i..(i + 3).min(s.len())).unwrap_or("%");
-                return Err(format!("invalid URL escape {}", super::strings::go_quote(bad.as_bytes())));
+                return Err(format!(
+                    "invalid URL escape {}",
+                    super::strings::go_quote(bad.as_bytes())
+                ));
             };
             out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
             i += 3;
@@ -199,17 +204,17 @@ impl Url {
         if !self.opaque.is_empty() {
             out.push_str(&self.opaque);
         } else {
-            if !self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some() {
-                if !(self.omit_host && self.host.is_empty() && self.user.is_none()) {
-                    if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
-                        out.push_str("//");
-                    }
-                    if self.user.is_some() {
-                        out.push_str(&self.userinfo());
-                        out.push('@');
-                    }
-                    out.push_str(&escape(&self.host, Encoding::Host));
+            let has_authority =
+                !self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some();
+            if has_authority && !(self.omit_host && self.host.is_empty() && self.user.is_none()) {
+                if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
+                    out.push_str("//");
                 }
+                if self.user.is_some() {
+                    out.push_str(&self.userinfo());
+                    out.push('@');
+                }
+                out.push_str(&escape(&self.host, Encoding::Host));
             }
             let path = escape(&self.path, Encoding::Path);
             if !path.is_empty() && !path.starts_with('/') && !self.host.is_empty() {
@@ -317,7 +322,7 @@ fn parse_host(host: &str) -> Result<String, String> {
         if !port.bytes().all(|c| c.is_ascii_digit()) {
             return Err(format!(
                 "invalid port {} after host",
-                super::strings::go_quote(host[i..].as_bytes())
+                super::strings::go_quote(&host.as_bytes()[i..])
             ));
         }
     }
@@ -400,7 +405,10 @@ mod tests {
         assert_eq!(u.hostname(), "example.com");
         assert_eq!(u.path, "/a b/c");
         assert_eq!(u.userinfo(), "user:p%40ss");
-        assert_eq!(u.to_go_string(), "https://user:p%40ss@example.com:8443/a%20b/c?x=1&y=2#frag");
+        assert_eq!(
+            u.to_go_string(),
+            "https://user:p%40ss@example.com:8443/a%20b/c?x=1&y=2#frag"
+        );
         let m = parse_url("mailto:someone@example.com").unwrap();
         assert_eq!(m.opaque, "someone@example.com");
         assert!(parse_url("1http://x").is_err() || parse_url(":x").is_err());

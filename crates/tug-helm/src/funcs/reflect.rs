@@ -9,7 +9,9 @@ use crate::value::Value;
 pub(super) fn funcs() -> Vec<Func> {
     use Ty::*;
     vec![
-        fixed("typeOf", &[Any], |a| Ok(Value::from(arg(&a, 0).type_name()))),
+        fixed("typeOf", &[Any], |a| {
+            Ok(Value::from(arg(&a, 0).type_name()))
+        }),
         fixed("typeIs", &[String, Any], |a| {
             Ok(Value::Bool(arg_str(&a, 0) == arg(&a, 1).type_name()))
         }),
@@ -17,7 +19,9 @@ pub(super) fn funcs() -> Vec<Func> {
             let (want, got) = (arg_str(&a, 0), arg(&a, 1).type_name());
             Ok(Value::Bool(want == got || format!("*{want}") == got))
         }),
-        fixed("kindOf", &[Any], |a| Ok(Value::from(arg(&a, 0).kind_name()))),
+        fixed("kindOf", &[Any], |a| {
+            Ok(Value::from(arg(&a, 0).kind_name()))
+        }),
         fixed("kindIs", &[String, Any], |a| {
             Ok(Value::Bool(arg_str(&a, 0) == arg(&a, 1).kind_name()))
         }),
@@ -41,7 +45,10 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
             x.kind == y.kind
                 && (Rc::ptr_eq(&x.items, &y.items)
                     || (x.items.len() == y.items.len()
-                        && x.items.iter().zip(y.items.iter()).all(|(p, q)| deep_equal(p, q))))
+                        && x.items
+                            .iter()
+                            .zip(y.items.iter())
+                            .all(|(p, q)| deep_equal(p, q))))
         }
         (Value::Map(x), Value::Map(y)) => {
             if Rc::ptr_eq(x, y) {

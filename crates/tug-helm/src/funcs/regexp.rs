@@ -23,26 +23,42 @@ pub(super) fn funcs() -> Vec<Func> {
             let re = compile(arg_str(&a, 0)).map_err(FuncError::msg)?;
             Ok(Value::Bool(re.is_match(arg_str(&a, 1))))
         }),
-        fixed("regexQuoteMeta", &[String], |a| Ok(Value::from(quote_meta(arg_str(&a, 0))))),
+        fixed("regexQuoteMeta", &[String], |a| {
+            Ok(Value::from(quote_meta(arg_str(&a, 0))))
+        }),
     ];
     // The plain variants use regexp.MustCompile, whose panic message wraps the error.
     out.extend([
-        fixed("regexFindAll", &[String, String, Int], |a| find_all(&a, must_compile)),
-        fixed("mustRegexFindAll", &[String, String, Int], |a| find_all(&a, try_compile)),
+        fixed("regexFindAll", &[String, String, Int], |a| {
+            find_all(&a, must_compile)
+        }),
+        fixed("mustRegexFindAll", &[String, String, Int], |a| {
+            find_all(&a, try_compile)
+        }),
         fixed("regexFind", &[String, String], |a| find(&a, must_compile)),
-        fixed("mustRegexFind", &[String, String], |a| find(&a, try_compile)),
-        fixed("regexReplaceAll", &[String, String, String], |a| replace(&a, must_compile, true)),
+        fixed("mustRegexFind", &[String, String], |a| {
+            find(&a, try_compile)
+        }),
+        fixed("regexReplaceAll", &[String, String, String], |a| {
+            replace(&a, must_compile, true)
+        }),
         fixed("mustRegexReplaceAll", &[String, String, String], |a| {
             replace(&a, try_compile, true)
         }),
         fixed("regexReplaceAllLiteral", &[String, String, String], |a| {
             replace(&a, must_compile, false)
         }),
-        fixed("mustRegexReplaceAllLiteral", &[String, String, String], |a| {
-            replace(&a, try_compile, false)
+        fixed(
+            "mustRegexReplaceAllLiteral",
+            &[String, String, String],
+            |a| replace(&a, try_compile, false),
+        ),
+        fixed("regexSplit", &[String, String, Int], |a| {
+            split(&a, must_compile)
         }),
-        fixed("regexSplit", &[String, String, Int], |a| split(&a, must_compile)),
-        fixed("mustRegexSplit", &[String, String, Int], |a| split(&a, try_compile)),
+        fixed("mustRegexSplit", &[String, String, Int], |a| {
+            split(&a, try_compile)
+        }),
     ]);
     out
 }
@@ -54,17 +70,35 @@ fn try_compile(pattern: &str) -> Result<Regex, FuncError> {
 }
 
 fn must_compile(pattern: &str) -> Result<Regex, FuncError> {
-    compile(pattern).map_err(|e| {
-        let quoted = super::strings::go_quote(pattern.as_bytes());
-        FuncError::msg(format!("regexp: Compile({quoted}): {e}"))
-    })
+    compile(pattern)
+        .map_err(|e| FuncError::msg(format!("regexp: Compile({}): {e}", backquote(pattern))))
+}
+
+/// Go regexp's `quote`: backquoted when `strconv.CanBackquote` allows, else double-quoted.
+fn backquote(s: &str) -> String {
+    let can = s
+        .chars()
+        .all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !c.is_control()));
+    if can {
+        format!("`{s}`")
+    } else {
+        super::strings::go_quote(s.as_bytes())
+    }
 }
 
 fn find_all(a: &[Value], comp: Compiler) -> Result<Value, FuncError> {
     let re = comp(arg_str(a, 0))?;
     let (s, n) = (arg_str(a, 1), arg_int(a, 2));
     let limit = if n < 0 { usize::MAX } else { n as usize };
-    let found = re.find_iter(s).take(limit).map(|m| m.as_str().to_string()).collect();
+    let found: Vec<std::string::String> = re
+        .find_iter(s)
+        .take(limit)
+        .map(|m| m.as_str().to_string())
+        .collect();
+    if found.is_empty() {
+        // Go returns a nil slice: JSON prints null.
+        return Ok(Value::Nil);
+    }
     Ok(string_list(found))
 }
 
@@ -91,7 +125,7 @@ fn split(a: &[Value], comp: Compiler) -> Result<Value, FuncError> {
     let re = comp(pattern)?;
     let (s, n) = (arg_str(a, 1), arg_int(a, 2));
     if n == 0 {
-        return Ok(string_list(Vec::new()));
+        return Ok(Value::Nil);
     }
     if !pattern.is_empty() && s.is_empty() {
         return Ok(string_list(vec![String::new()]));
@@ -132,8 +166,7 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
     if let Err(e) = regex_syntax::ast::parse::Parser::new().parse(pattern) {
         return Err(go_error(pattern, &e));
     }
-    Regex::new(&ascii_classes(pattern))
-        .map_err(|e| format!("error parsing regexp: {e}"))
+    Regex::new(&ascii_classes(pattern)).map_err(|e| format!("error parsing regexp: {e}"))
 }
 
 fn go_error(pattern: &str, e: &regex_syntax::ast::Error) -> String {
@@ -147,26 +180,33 @@ fn go_error(pattern: &str, e: &regex_syntax::ast::Error) -> String {
             "missing argument to repetition operator",
             repetition_operator(&pattern[span.start.offset.min(pattern.len())..]),
         ),
-        ErrorKind::EscapeUnexpectedEof => ("trailing backslash at end of expression", String::new()),
-        ErrorKind::EscapeUnrecognized | ErrorKind::EscapeHexInvalid
-        | ErrorKind::EscapeHexInvalidDigit | ErrorKind::EscapeHexEmpty => {
-            ("invalid escape sequence", at(span.start.offset, span.end.offset))
+        ErrorKind::EscapeUnexpectedEof => {
+            ("trailing backslash at end of expression", String::new())
         }
+        ErrorKind::EscapeUnrecognized
+        | ErrorKind::EscapeHexInvalid
+        | ErrorKind::EscapeHexInvalidDigit
+        | ErrorKind::EscapeHexEmpty => (
+            "invalid escape sequence",
+            at(span.start.offset, span.end.offset),
+        ),
         ErrorKind::ClassRangeInvalid | ErrorKind::ClassRangeLiteral => (
             "invalid character class range",
             at(span.start.offset, span.end.offset),
         ),
         ErrorKind::RepetitionCountInvalid
         | ErrorKind::RepetitionCountUnclosed
-        | ErrorKind::RepetitionCountDecimalEmpty => {
-            ("invalid repeat count", at(span.start.offset, span.end.offset))
-        }
+        | ErrorKind::RepetitionCountDecimalEmpty => (
+            "invalid repeat count",
+            at(span.start.offset, span.end.offset),
+        ),
         ErrorKind::GroupNameInvalid
         | ErrorKind::GroupNameEmpty
         | ErrorKind::GroupNameUnexpectedEof
-        | ErrorKind::GroupNameDuplicate { .. } => {
-            ("invalid named capture", at(span.start.offset, span.end.offset))
-        }
+        | ErrorKind::GroupNameDuplicate { .. } => (
+            "invalid named capture",
+            at(span.start.offset, span.end.offset),
+        ),
         ErrorKind::UnsupportedLookAround | ErrorKind::UnsupportedBackreference => (
             "invalid or unsupported Perl syntax",
             at(span.start.offset, span.end.offset),
@@ -275,26 +315,50 @@ mod tests {
 
     #[test]
     fn go_messages() {
-        assert_eq!(compile("(a").unwrap_err(), "error parsing regexp: missing closing ): `(a`");
-        assert_eq!(compile("a)").unwrap_err(), "error parsing regexp: unexpected ): `a)`");
-        assert_eq!(compile("[a").unwrap_err(), "error parsing regexp: missing closing ]: `[a`");
+        assert_eq!(
+            compile("(a").unwrap_err(),
+            "error parsing regexp: missing closing ): `(a`"
+        );
+        assert_eq!(
+            compile("a)").unwrap_err(),
+            "error parsing regexp: unexpected ): `a)`"
+        );
+        assert_eq!(
+            compile("[a").unwrap_err(),
+            "error parsing regexp: missing closing ]: `[a`"
+        );
         assert_eq!(
             compile("*a").unwrap_err(),
             "error parsing regexp: missing argument to repetition operator: `*`"
         );
         let err = call("regexFind", vec!["(".into(), "x".into()]).unwrap_err();
-        assert_eq!(err.to_string(), "regexp: Compile(\"(\"): error parsing regexp: missing closing ): `(`");
+        assert_eq!(
+            err.to_string(),
+            "regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"
+        );
     }
 
     #[test]
     fn split_and_replace() {
-        let parts = call("regexSplit", vec!["z+".into(), "pizza".into(), Value::Int(-1)]).unwrap();
+        let parts = call(
+            "regexSplit",
+            vec!["z+".into(), "pizza".into(), Value::Int(-1)],
+        )
+        .unwrap();
         assert_eq!(parts.format_v(), "[pi a]");
         let parts = call("regexSplit", vec!["".into(), "abc".into(), Value::Int(2)]).unwrap();
         assert_eq!(parts.format_v(), "[a bc]");
-        let r = call("regexReplaceAll", vec!["a(x*)b".into(), "-ab-axxb-".into(), "${1}W".into()]).unwrap();
+        let r = call(
+            "regexReplaceAll",
+            vec!["a(x*)b".into(), "-ab-axxb-".into(), "${1}W".into()],
+        )
+        .unwrap();
         assert_eq!(r.format_v(), "-W-xxW-");
-        let r = call("regexReplaceAllLiteral", vec!["a(x*)b".into(), "-ab-".into(), "$1".into()]).unwrap();
+        let r = call(
+            "regexReplaceAllLiteral",
+            vec!["a(x*)b".into(), "-ab-".into(), "$1".into()],
+        )
+        .unwrap();
         assert_eq!(r.format_v(), "-$1-");
         assert_eq!(quote_meta("1.5-2.0?"), "1\\.5-2\\.0\\?");
     }

@@ -49,7 +49,9 @@ fn loose_version() -> &'static Regex {
 
 fn constraint_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    regex(&R, || format!(r"^{WS}*({OPS}){WS}*({CONSTRAINT_VERSION}){WS}*$"))
+    regex(&R, || {
+        format!(r"^{WS}*({OPS}){WS}*({CONSTRAINT_VERSION}){WS}*$")
+    })
 }
 
 fn range_re() -> &'static Regex {
@@ -122,7 +124,11 @@ impl Version {
         if !v.pre.is_empty() {
             validate_prerelease(&v.pre)?;
         }
-        if !v.metadata.is_empty() && v.metadata.split('.').any(|p| p.is_empty() || !only(p, ident_char)) {
+        if !v.metadata.is_empty()
+            && v.metadata
+                .split('.')
+                .any(|p| p.is_empty() || !only(p, ident_char))
+        {
             return Err("invalid metadata string".into());
         }
         Ok(v)
@@ -186,7 +192,10 @@ fn validate_prerelease(p: &str) -> Result<(), String> {
 fn compare_prerelease(a: &str, b: &str) -> Ordering {
     let (ap, bp): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
     for i in 0..ap.len().max(bp.len()) {
-        let (s, o) = (ap.get(i).copied().unwrap_or(""), bp.get(i).copied().unwrap_or(""));
+        let (s, o) = (
+            ap.get(i).copied().unwrap_or(""),
+            bp.get(i).copied().unwrap_or(""),
+        );
         let d = compare_pre_part(s, o);
         if d != Ordering::Equal {
             return d;
@@ -260,9 +269,15 @@ impl Constraints {
         let mut groups = Vec::new();
         for part in text.split("||") {
             if !valid_constraint_re().is_match(part) {
-                return Err(format!("improper constraint: {}", super::strings::go_quote(part.as_bytes())));
+                return Err(format!(
+                    "improper constraint: {}",
+                    super::strings::go_quote(part.as_bytes())
+                ));
             }
-            let found: Vec<&str> = find_constraint_re().find_iter(part).map(|m| m.as_str()).collect();
+            let found: Vec<&str> = find_constraint_re()
+                .find_iter(part)
+                .map(|m| m.as_str())
+                .collect();
             let found = if found.is_empty() { vec![part] } else { found };
             let mut group = Vec::new();
             let mut has_pre = false;
@@ -304,9 +319,12 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
             dirty: true,
         });
     }
-    let m = constraint_re()
-        .captures(c)
-        .ok_or_else(|| format!("improper constraint: {}", super::strings::go_quote(c.as_bytes())))?;
+    let m = constraint_re().captures(c).ok_or_else(|| {
+        format!(
+            "improper constraint: {}",
+            super::strings::go_quote(c.as_bytes())
+        )
+    })?;
     let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
     let op = match g(1) {
         "" | "=" => Op::TildeOrEqual,
@@ -391,7 +409,8 @@ impl Constraint {
                 if !self.dirty {
                     return v.compare(c) != Ordering::Greater;
                 }
-                !(v.major > c.major || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
+                !(v.major > c.major
+                    || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
             }
             Op::Tilde => self.tilde(v),
             Op::TildeOrEqual => {
@@ -416,7 +435,7 @@ impl Constraint {
         if v.major != c.major {
             return false;
         }
-        !(v.minor != c.minor && !self.minor_dirty)
+        v.minor == c.minor || self.minor_dirty
     }
 
     fn caret(&self, v: &Version) -> bool {
@@ -455,7 +474,9 @@ impl SemverObject {
                 .downcast_ref::<SemverObject>()
                 .map(|s| s.v.clone())
                 .ok_or_else(|| FuncError::msg("wrong type for value; expected *semver.Version")),
-            _ => Err(FuncError::msg("wrong type for value; expected *semver.Version")),
+            _ => Err(FuncError::msg(
+                "wrong type for value; expected *semver.Version",
+            )),
         }
     }
 
@@ -466,10 +487,30 @@ impl SemverObject {
 
 impl Object for SemverObject {
     fn type_name(&self) -> String {
-        if self.pointer { "*semver.Version" } else { "semver.Version" }.into()
+        if self.pointer {
+            "*semver.Version"
+        } else {
+            "semver.Version"
+        }
+        .into()
     }
 
     fn member(&self, name: &str, args: Vec<Value>) -> Option<Result<Value, FuncError>> {
+        let pointer_method = matches!(
+            name,
+            "Original"
+                | "Compare"
+                | "LessThan"
+                | "LessThanEqual"
+                | "GreaterThan"
+                | "GreaterThanEqual"
+                | "Equal"
+        );
+        if pointer_method && !self.pointer {
+            // Methods with a pointer receiver are not callable on the (unaddressable) value the
+            // Inc* methods return: Helm says "can't evaluate field Original".
+            return None;
+        }
         let v = &self.v;
         let cmp = |args: &[Value]| Self::other(args).map(|o| v.compare(&o));
         Some(match name {
@@ -487,16 +528,38 @@ impl Object for SemverObject {
             "GreaterThanEqual" => cmp(&args).map(|o| Value::Bool(o != Ordering::Less)),
             "Equal" => cmp(&args).map(|o| Value::Bool(o == Ordering::Equal)),
             "IncMajor" => {
-                let next = Version { major: v.major + 1, minor: 0, patch: 0, pre: String::new(), metadata: String::new(), original: String::new() };
+                let next = Version {
+                    major: v.major + 1,
+                    minor: 0,
+                    patch: 0,
+                    pre: String::new(),
+                    metadata: String::new(),
+                    original: String::new(),
+                };
                 Ok(Self::value(next.with_original(v.v_prefix())))
             }
             "IncMinor" => {
-                let next = Version { minor: v.minor + 1, patch: 0, pre: String::new(), metadata: String::new(), ..v.clone() };
+                let next = Version {
+                    minor: v.minor + 1,
+                    patch: 0,
+                    pre: String::new(),
+                    metadata: String::new(),
+                    ..v.clone()
+                };
                 Ok(Self::value(next.with_original(v.v_prefix())))
             }
             "IncPatch" => {
-                let patch = if v.pre.is_empty() { v.patch + 1 } else { v.patch };
-                let next = Version { patch, pre: String::new(), metadata: String::new(), ..v.clone() };
+                let patch = if v.pre.is_empty() {
+                    v.patch + 1
+                } else {
+                    v.patch
+                };
+                let next = Version {
+                    patch,
+                    pre: String::new(),
+                    metadata: String::new(),
+                    ..v.clone()
+                };
                 Ok(Self::value(next.with_original(v.v_prefix())))
             }
             _ => return None,
@@ -521,7 +584,9 @@ mod tests {
     use super::*;
 
     fn check(c: &str, v: &str) -> bool {
-        Constraints::parse(c).unwrap().check(&Version::parse(v).unwrap())
+        Constraints::parse(c)
+            .unwrap()
+            .check(&Version::parse(v).unwrap())
     }
 
     #[test]
@@ -545,8 +610,14 @@ mod tests {
     fn versions() {
         let v = Version::parse("v1.2").unwrap();
         assert_eq!(v.to_string(), "1.2.0");
-        assert_eq!(Version::parse("1.2.3-beta.01").unwrap_err(), "version segment starts with 0");
+        assert_eq!(
+            Version::parse("1.2.3-beta.01").unwrap_err(),
+            "version segment starts with 0"
+        );
         assert_eq!(Version::parse("x").unwrap_err(), "invalid semantic version");
-        assert!(Version::parse("1.0.0-alpha").unwrap().compare(&Version::parse("1.0.0").unwrap()).is_lt());
+        assert!(Version::parse("1.0.0-alpha")
+            .unwrap()
+            .compare(&Version::parse("1.0.0").unwrap())
+            .is_lt());
     }
 }

@@ -26,7 +26,11 @@ pub(super) fn funcs() -> Vec<Func> {
             if right < 4 || (left > 0 && right < 7) {
                 return Ok(Value::from(arg_str(&a, 2)));
             }
-            Ok(bytes_result(abbreviate(arg_str(&a, 2).as_bytes(), left, right)))
+            Ok(bytes_result(abbreviate(
+                arg_str(&a, 2).as_bytes(),
+                left,
+                right,
+            )))
         }),
         fixed("trunc", &[Int, String], |a| {
             let (c, s) = (arg_int(&a, 0), arg_str(&a, 1).as_bytes());
@@ -40,15 +44,27 @@ pub(super) fn funcs() -> Vec<Func> {
             };
             Ok(bytes_result(cut.to_vec()))
         }),
-        fixed("trim", &[String], |a| Ok(Value::from(arg_str(&a, 0).trim()))),
-        fixed("upper", &[String], |a| Ok(Value::from(go_upper(arg_str(&a, 0))))),
-        fixed("lower", &[String], |a| Ok(Value::from(go_lower(arg_str(&a, 0))))),
-        fixed("title", &[String], |a| Ok(Value::from(go_title(arg_str(&a, 0))))),
-        fixed("untitle", &[String], |a| Ok(Value::from(untitle(arg_str(&a, 0))))),
+        fixed("trim", &[String], |a| {
+            Ok(Value::from(arg_str(&a, 0).trim()))
+        }),
+        fixed("upper", &[String], |a| {
+            Ok(Value::from(go_upper(arg_str(&a, 0))))
+        }),
+        fixed("lower", &[String], |a| {
+            Ok(Value::from(go_lower(arg_str(&a, 0))))
+        }),
+        fixed("title", &[String], |a| {
+            Ok(Value::from(go_title(arg_str(&a, 0))))
+        }),
+        fixed("untitle", &[String], |a| {
+            Ok(Value::from(untitle(arg_str(&a, 0))))
+        }),
         fixed("substr", &[Int, Int, String], |a| {
             substr(arg_int(&a, 0), arg_int(&a, 1), arg_str(&a, 2).as_bytes())
         }),
-        fixed("repeat", &[Int, String], |a| repeat(arg_str(&a, 1), arg_int(&a, 0))),
+        fixed("repeat", &[Int, String], |a| {
+            repeat(arg_str(&a, 1), arg_int(&a, 0))
+        }),
         fixed("trimall", &[String, String], trim_all),
         fixed("trimAll", &[String, String], trim_all),
         fixed("trimSuffix", &[String, String], |a| {
@@ -59,9 +75,15 @@ pub(super) fn funcs() -> Vec<Func> {
             let s = arg_str(&a, 1);
             Ok(Value::from(s.strip_prefix(arg_str(&a, 0)).unwrap_or(s)))
         }),
-        fixed("nospace", &[String], |a| Ok(Value::from(no_space(arg_str(&a, 0))))),
-        fixed("initials", &[String], |a| Ok(Value::from(initials(arg_str(&a, 0))))),
-        fixed("swapcase", &[String], |a| Ok(Value::from(swap_case(arg_str(&a, 0))))),
+        fixed("nospace", &[String], |a| {
+            Ok(Value::from(no_space(arg_str(&a, 0))))
+        }),
+        fixed("initials", &[String], |a| {
+            Ok(Value::from(initials(arg_str(&a, 0))))
+        }),
+        fixed("swapcase", &[String], |a| {
+            Ok(Value::from(swap_case(arg_str(&a, 0))))
+        }),
         fixed("wrap", &[Int, String], |a| {
             let s = arg_str(&a, 1).as_bytes();
             Ok(bytes_result(wrap(s, arg_int(&a, 0), b"\n", false)))
@@ -107,7 +129,9 @@ pub(super) fn funcs() -> Vec<Func> {
                 .collect();
             Ok(Value::from(parts.join(" ")))
         }),
-        fixed("indent", &[Int, String], |a| indent(arg_int(&a, 0), arg_str(&a, 1))),
+        fixed("indent", &[Int, String], |a| {
+            indent(arg_int(&a, 0), arg_str(&a, 1))
+        }),
         fixed("nindent", &[Int, String], |a| {
             let indented = indent(arg_int(&a, 0), arg_str(&a, 1))?;
             Ok(Value::from(format!("\n{}", strval(&indented))))
@@ -122,10 +146,16 @@ pub(super) fn funcs() -> Vec<Func> {
             Ok(arg(&a, pick))
         }),
         fixed("snakecase", &[String], |a| {
-            Ok(Value::from(super::case::to_lower_words(arg_str(&a, 0), '_')))
+            Ok(Value::from(super::case::to_lower_words(
+                arg_str(&a, 0),
+                '_',
+            )))
         }),
         fixed("kebabcase", &[String], |a| {
-            Ok(Value::from(super::case::to_lower_words(arg_str(&a, 0), '-')))
+            Ok(Value::from(super::case::to_lower_words(
+                arg_str(&a, 0),
+                '-',
+            )))
         }),
         fixed("camelcase", &[String], |a| {
             Ok(Value::from(super::case::to_pascal_case(arg_str(&a, 0))))
@@ -135,7 +165,9 @@ pub(super) fn funcs() -> Vec<Func> {
 
 fn trim_all(a: Vec<Value>) -> Result<Value, FuncError> {
     let cutset = arg_str(&a, 0);
-    Ok(Value::from(arg_str(&a, 1).trim_matches(|c| cutset.contains(c))))
+    Ok(Value::from(
+        arg_str(&a, 1).trim_matches(|c| cutset.contains(c)),
+    ))
 }
 
 /// Fails when a result would pass [`MAX_STRING_BYTES`].
@@ -166,13 +198,17 @@ fn indent(spaces: i64, s: &str) -> Result<Value, FuncError> {
     let total = s.len() as u128 + lines * spaces as u128;
     check_len(usize::try_from(total).unwrap_or(usize::MAX))?;
     let pad = " ".repeat(spaces as usize);
-    Ok(Value::from(format!("{pad}{}", s.replace('\n', &format!("\n{pad}")))))
+    Ok(Value::from(format!(
+        "{pad}{}",
+        s.replace('\n', &format!("\n{pad}"))
+    )))
 }
 
 /// Sprig's `substring`: Go slice expressions on bytes, with Go's panics when out of range.
 fn substr(start: i64, end: i64, s: &[u8]) -> Result<Value, FuncError> {
     let len = s.len() as i64;
-    let out_of_range = |m: String| FuncError::msg(format!("runtime error: slice bounds out of range {m}"));
+    let out_of_range =
+        |m: String| FuncError::msg(format!("runtime error: slice bounds out of range {m}"));
     if start < 0 {
         if end < 0 {
             return Err(out_of_range(format!("[:{end}]")));
@@ -358,7 +394,11 @@ fn go_title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|c| {
-            let out = if is_title_separator(prev) { simple_upper(c) } else { c };
+            let out = if is_title_separator(prev) {
+                simple_upper(c)
+            } else {
+                c
+            };
             prev = c;
             out
         })
@@ -454,30 +494,70 @@ mod tests {
 
     #[test]
     fn byte_wise_cuts() {
-        assert_eq!(call("trunc", vec![Value::Int(5), "hello world".into()]).format_v(), "hello");
-        assert_eq!(call("trunc", vec![Value::Int(-5), "hello world".into()]).format_v(), "world");
+        assert_eq!(
+            call("trunc", vec![Value::Int(5), "hello world".into()]).format_v(),
+            "hello"
+        );
+        assert_eq!(
+            call("trunc", vec![Value::Int(-5), "hello world".into()]).format_v(),
+            "world"
+        );
         let cut = call("trunc", vec![Value::Int(2), "héllo".into()]);
         assert!(matches!(cut, Value::Bytes(ref b) if b.as_ref() == b"h\xc3"));
         assert_eq!(go_quote(b"h\xc3"), "\"h\\xc3\"");
-        assert_eq!(call("substr", vec![Value::Int(1), Value::Int(4), "abcdef".into()]).format_v(), "bcd");
-        assert_eq!(call("substr", vec![Value::Int(3), Value::Int(-1), "abcdef".into()]).format_v(), "def");
+        assert_eq!(
+            call(
+                "substr",
+                vec![Value::Int(1), Value::Int(4), "abcdef".into()]
+            )
+            .format_v(),
+            "bcd"
+        );
+        assert_eq!(
+            call(
+                "substr",
+                vec![Value::Int(3), Value::Int(-1), "abcdef".into()]
+            )
+            .format_v(),
+            "def"
+        );
     }
 
     #[test]
     fn goutils_semantics() {
-        assert_eq!(call("abbrev", vec![Value::Int(8), "hello world".into()]).format_v(), "hello...");
         assert_eq!(
-            call("abbrevboth", vec![Value::Int(5), Value::Int(10), "1234 5678 9123".into()]).format_v(),
+            call("abbrev", vec![Value::Int(8), "hello world".into()]).format_v(),
+            "hello..."
+        );
+        assert_eq!(
+            call(
+                "abbrevboth",
+                vec![Value::Int(5), Value::Int(10), "1234 5678 9123".into()]
+            )
+            .format_v(),
             "...5678..."
         );
-        assert_eq!(call("initials", vec!["First Try with words".into()]).format_v(), "FTww");
         assert_eq!(
-            call("wrap", vec![Value::Int(10), "the quick brown fox jumps over".into()]).format_v(),
+            call("initials", vec!["First Try with words".into()]).format_v(),
+            "FTww"
+        );
+        assert_eq!(
+            call(
+                "wrap",
+                vec![Value::Int(10), "the quick brown fox jumps over".into()]
+            )
+            .format_v(),
             "the quick\nbrown fox\njumps over"
         );
         assert_eq!(call("nospace", vec![" a b\tc ".into()]).format_v(), "abc");
-        assert_eq!(call("title", vec!["hello wORLD-x".into()]).format_v(), "Hello WORLD-X");
-        assert_eq!(call("swapcase", vec!["Hello World".into()]).format_v(), "hELLO wORLD");
+        assert_eq!(
+            call("title", vec!["hello wORLD-x".into()]).format_v(),
+            "Hello WORLD-X"
+        );
+        assert_eq!(
+            call("swapcase", vec!["Hello World".into()]).format_v(),
+            "hELLO wORLD"
+        );
     }
 
     #[test]
@@ -486,12 +566,18 @@ mod tests {
         assert_eq!(q.format_v(), "\"a\\\"b\" \"3\"");
         let sq = call("squote", vec!["it's".into()]);
         assert_eq!(sq.format_v(), "'it's'");
-        assert_eq!(go_quote("tab\there\u{7f}é".as_bytes()), "\"tab\\there\\x7fé\"");
+        assert_eq!(
+            go_quote("tab\there\u{7f}é".as_bytes()),
+            "\"tab\\there\\x7fé\""
+        );
     }
 
     #[test]
     fn huge_repeat_is_refused() {
-        let f = funcs().into_iter().find(|f| f.name == "repeat").expect("repeat");
+        let f = funcs()
+            .into_iter()
+            .find(|f| f.name == "repeat")
+            .expect("repeat");
         let err = (f.imp)(vec![Value::Int(1 << 40), "ab".into()]).unwrap_err();
         assert!(err.to_string().contains("exceeds the limit"));
         let neg = (f.imp)(vec![Value::Int(-1), "ab".into()]).unwrap_err();

@@ -18,8 +18,12 @@ pub(super) fn funcs() -> Vec<Func> {
         fixed("toToml", &[Any], |a| {
             Ok(Value::from(encode(&arg(&a, 0)).unwrap_or_else(|e| e)))
         }),
-        fixed("mustToToml", &[Any], |a| encode(&arg(&a, 0)).map(Value::from).map_err(FuncError::msg)),
-        fixed("fromToml", &[String], |a| Ok(decode(arg_str(&a, 0)).unwrap_or_else(error_map))),
+        fixed("mustToToml", &[Any], |a| {
+            encode(&arg(&a, 0)).map(Value::from).map_err(FuncError::msg)
+        }),
+        fixed("fromToml", &[String], |a| {
+            Ok(decode(arg_str(&a, 0)).unwrap_or_else(error_map))
+        }),
     ]
 }
 
@@ -27,10 +31,12 @@ const INDENT: &str = "  ";
 
 /// BurntSushi's `Encoder.Encode` of a map.
 fn encode(v: &Value) -> Result<String, String> {
-    let Value::Map(_) = v else {
-        return Err("toml: top-level values must be Go maps or structs".into());
-    };
     let mut out = String::new();
+    if !matches!(v, Value::Map(_)) {
+        // BurntSushi writes other top-level values as they would appear after `key = `.
+        write_value(&mut out, v)?;
+        return Ok(out);
+    }
     write_table(&mut out, &[], v)?;
     Ok(out)
 }
@@ -54,11 +60,17 @@ fn indent_for(key: &[String]) -> String {
 }
 
 fn key_text(key: &[String]) -> String {
-    key.iter().map(|k| quote_key(k)).collect::<Vec<_>>().join(".")
+    key.iter()
+        .map(|k| quote_key(k))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn quote_key(k: &str) -> String {
-    if !k.is_empty() && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+    if !k.is_empty()
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    {
         k.to_string()
     } else {
         quote_string(k)
@@ -177,7 +189,9 @@ fn quote_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -189,9 +203,9 @@ fn quote_string(s: &str) -> String {
 /// `time.Time`, local dates and times as their text.
 fn decode(text: &str) -> Result<Value, String> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = e.span().map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
         format!("toml: line {line}: {}", e.message())
     })?;
     Ok(from_toml(&toml::Value::Table(table)))
@@ -236,7 +250,7 @@ mod tests {
             encode(&v).unwrap(),
             "port = 8080.0\ntags = [\"a\", \"b\"]\ntitle = \"example\"\n\n[owner]\n  name = \"someone\"\n\n[servers]\n  [servers.alpha]\n    ip = \"10.0.0.1\"\n"
         );
-        assert!(encode(&Value::from("x")).is_err());
+        assert_eq!(encode(&Value::list(vec![Value::Int(1)])).unwrap(), "[1]");
     }
 
     #[test]

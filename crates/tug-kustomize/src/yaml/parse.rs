@@ -47,6 +47,9 @@ struct Builder {
     depth: usize,
     /// Resolve YAML 1.1 booleans (go-yaml v2), for JSON 6902 patch bodies.
     yaml11: bool,
+    /// A repeated mapping key replaces the earlier value, as go-yaml v2 decoding into a map
+    /// does, instead of failing as go-yaml v3 does.
+    last_duplicate_wins: bool,
 }
 
 /// A value's node count and depth (a scalar has depth 1). Recurses at most [`MAX_DEPTH`]
@@ -199,7 +202,7 @@ impl Builder {
                         })?,
                     };
                     // go-yaml v2 lets a repeated key replace the earlier value.
-                    if map.contains_key(&key) && !self.yaml11 {
+                    if map.contains_key(&key) && !(self.yaml11 || self.last_duplicate_wins) {
                         return Err(ParseError {
                             kind: ParseErrorKind::Syntax,
                             line: kline,
@@ -335,9 +338,24 @@ pub fn parse_documents_yaml11(text: &str) -> Result<Vec<Value>, ParseError> {
     parse_with(text, true)
 }
 
+/// Parses as go-yaml v2 decodes into generic maps (Helm's `fromYaml` and values files, through
+/// sigs.k8s.io/yaml): YAML 1.1 booleans, and a repeated key keeps its last value.
+pub fn parse_documents_go_yaml_v2(text: &str) -> Result<Vec<Value>, ParseError> {
+    parse_with_options(text, true, true)
+}
+
 fn parse_with(text: &str, yaml11: bool) -> Result<Vec<Value>, ParseError> {
+    parse_with_options(text, yaml11, false)
+}
+
+fn parse_with_options(
+    text: &str,
+    yaml11: bool,
+    last_duplicate_wins: bool,
+) -> Result<Vec<Value>, ParseError> {
     let mut b = Builder {
         yaml11,
+        last_duplicate_wins,
         parser: Parser::new(text.as_bytes()),
         anchors: HashMap::new(),
         expanded: 0,

@@ -61,6 +61,12 @@ pub trait Object: fmt::Debug {
     fn elements(&self) -> Option<Value> {
         None
     }
+    /// The Go signature of method `name`, if the object wants the engine to check the
+    /// arguments as Go does (`wrong number of args for Get: want 1 got 2`, `wrong type for
+    /// value; expected string; got float64`). `None` (the default) passes them unchecked.
+    fn method_sig(&self, _name: &str) -> Option<crate::func::Sig> {
+        None
+    }
 }
 
 /// A value in a template.

@@ -63,8 +63,6 @@ pub trait Object: fmt::Debug {
     }
     /// For functions that accept a particular object (`date` takes a `time.Time`).
     fn as_any(&self) -> &dyn Any;
-    /// For a Go slice or map type with methods (Helm's `VersionSet`): the list or map that
-    /// `range`, `len` and `index` see. `None` (the default) for structs and pointers.
     /// What a template action prints for the object when only its pointer is a `fmt.Stringer`:
     /// text/template takes the address of an addressable field to call `String()` (Helm's
     /// `{{ .Capabilities.KubeVersion }}` prints `v1.36.0`), while functions receive a copy and
@@ -72,10 +70,18 @@ pub trait Object: fmt::Debug {
     fn action_string(&self) -> Option<String> {
         None
     }
+    /// For a Go slice or map type with methods (Helm's `VersionSet`): the list or map that
+    /// `range`, `len` and `index` see. `None` (the default) for structs and pointers.
     fn elements(&self) -> Option<Value> {
         // A Go map type with methods (`.Files`) describes itself through `map_entries`.
         self.map_entries()
             .map(|entries| Value::map(entries.into_iter().collect()))
+    }
+    /// The Go signature of method `name`, if the object wants the engine to check the
+    /// arguments as Go does (`wrong number of args for Get: want 1 got 2`, `wrong type for
+    /// value; expected string; got float64`). `None` (the default) passes them unchecked.
+    fn method_sig(&self, _name: &str) -> Option<crate::func::Sig> {
+        None
     }
 }
 

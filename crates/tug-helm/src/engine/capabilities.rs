@@ -366,6 +366,11 @@ impl Object for VersionSetObject {
         Value::string_list(self.0.clone())
     }
 
+    /// `Has(apiVersion string) bool`: the engine checks arguments as Go does.
+    fn method_sig(&self, name: &str) -> Option<crate::func::Sig> {
+        (name == "Has").then_some(crate::func::Sig::fixed(&[crate::func::Ty::String]))
+    }
+
     /// What `range`, `len` and `index` see.
     fn elements(&self) -> Option<Value> {
         Some(Value::string_list(self.0.clone()))

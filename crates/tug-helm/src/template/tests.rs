@@ -391,6 +391,9 @@ impl crate::value::Object for VersionSet {
             self.0.iter().map(|s| s.to_string()).collect(),
         ))
     }
+    fn method_sig(&self, name: &str) -> Option<crate::func::Sig> {
+        (name == "Has").then_some(crate::func::Sig::fixed(&[crate::func::Ty::String]))
+    }
 }
 
 #[test]
@@ -421,7 +424,15 @@ fn objects_answer_fields_methods_range_len_and_index() {
     );
     assert_eq!(
         run(&format!("{{{{ {v}.Has 1 2 }}}}")),
-        Err("template: t:1:16: executing \"t\" at <.Capabilities.APIVersions.Has>: error calling Has: Has takes one string".to_string())
+        Err("template: t:1:16: executing \"t\" at <.Capabilities.APIVersions.Has>: wrong number of args for Has: want 1 got 2".to_string())
+    );
+    assert_eq!(
+        run(&format!("{{{{ {v}.Has 1 }}}}")),
+        Err("template: t:1:33: executing \"t\" at <1>: expected string; found 1".to_string())
+    );
+    assert_eq!(
+        run(&format!("{{{{ \"v1\" | {v}.Has }}}}")),
+        Ok("true".to_string())
     );
 }
 

@@ -40,6 +40,94 @@ impl From<String> for CallError {
 }
 
 impl<'a, 'b> Exec<'a, 'b> {
+    /// Go's check of the argument count against a signature, with its messages.
+    fn check_arg_count(
+        &self,
+        fr: &Frame<'a>,
+        name: &str,
+        params: Params,
+        variadic: Option<PTy>,
+        written: usize,
+        piped: bool,
+    ) -> R<()> {
+        let num_in = written + usize::from(piped);
+        let num_fixed = params.len();
+        if variadic.is_some() {
+            if num_in < num_fixed {
+                return Err(self.err(
+                    fr,
+                    format!(
+                        "wrong number of args for {name}: want at least {num_fixed} got {written}"
+                    ),
+                ));
+            }
+        } else if num_in != num_fixed {
+            return Err(self.err(
+                fr,
+                format!("wrong number of args for {name}: want {num_fixed} got {num_in}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Evaluates the written arguments against their parameters and checks the piped one.
+    fn eval_args(
+        &mut self,
+        fr: &mut Frame<'a>,
+        dot: &Op,
+        params: Params,
+        variadic: Option<PTy>,
+        args: &'a [Arg],
+        fin: Option<Op>,
+    ) -> R<Vec<Op>> {
+        let num_fixed = params.len();
+        let num_in = args.len() + usize::from(fin.is_some());
+        let rest = variadic.unwrap_or(PTy::Go(Ty::Any));
+        let mut argv: Vec<Op> = Vec::with_capacity(num_in);
+        for (i, a) in args.iter().enumerate() {
+            let ty = if i < num_fixed { params.get(i) } else { rest };
+            argv.push(self.eval_arg(fr, dot, ty, a)?);
+        }
+        if let Some(f) = fin {
+            let ty = if num_in - 1 < num_fixed {
+                params.get(num_in - 1)
+            } else {
+                rest
+            };
+            argv.push(self.validate_type(fr, f, ty)?);
+        }
+        Ok(argv)
+    }
+
+    /// A method of an object: arguments checked against its signature when it declares one.
+    pub(super) fn call_method(
+        &mut self,
+        fr: &mut Frame<'a>,
+        dot: &Op,
+        object: &dyn crate::value::Object,
+        name: &str,
+        args: &'a [Arg],
+        fin: Option<Op>,
+    ) -> R<Option<Value>> {
+        let args = if args.is_empty() { args } else { &args[1..] };
+        let at = fr.at;
+        let argv = match object.method_sig(name) {
+            Some(sig) => {
+                let params = Params::Go(sig.params);
+                let variadic = sig.variadic.map(PTy::Go);
+                self.check_arg_count(fr, name, params, variadic, args.len(), fin.is_some())?;
+                self.eval_args(fr, dot, params, variadic, args, fin)?
+            }
+            None => self.eval_args(fr, dot, Params::Go(&[]), Some(PTy::Go(Ty::Any)), args, fin)?,
+        };
+        fr.at = at;
+        match object.member(name, argv.into_iter().map(|o| o.v).collect()) {
+            None => Ok(None),
+            Some(Ok(v)) => Ok(Some(v)),
+            Some(Err(e)) => Err(self.err(fr, format!("error calling {name}: {e}"))),
+        }
+    }
+
     pub(super) fn eval_function(
         &mut self,
         fr: &mut Frame<'a>,
@@ -64,24 +152,7 @@ impl<'a, 'b> Exec<'a, 'b> {
             FuncEntry::Include | FuncEntry::Tpl => (Params::Engine(INCLUDE), None),
             FuncEntry::Lookup => (Params::Engine(LOOKUP), None),
         };
-        let num_in = args.len() + usize::from(fin.is_some());
-        let num_fixed = params.len();
-        if variadic.is_some() {
-            if num_in < num_fixed {
-                return Err(self.err(
-                    fr,
-                    format!(
-                        "wrong number of args for {name}: want at least {num_fixed} got {}",
-                        args.len()
-                    ),
-                ));
-            }
-        } else if num_in != num_fixed {
-            return Err(self.err(
-                fr,
-                format!("wrong number of args for {name}: want {num_fixed} got {num_in}"),
-            ));
-        }
+        self.check_arg_count(fr, name, params, variadic, args.len(), fin.is_some())?;
         if let FuncEntry::Builtin(b @ (Builtin::And | Builtin::Or)) = entry {
             let want = b == Builtin::Or;
             let mut v = Op::nil();
@@ -96,23 +167,7 @@ impl<'a, 'b> Exec<'a, 'b> {
             }
             return Ok(v);
         }
-        let mut argv: Vec<Op> = Vec::with_capacity(num_in);
-        for (i, a) in args.iter().enumerate() {
-            let ty = if i < num_fixed {
-                params.get(i)
-            } else {
-                variadic.unwrap_or(PTy::Go(Ty::Any))
-            };
-            argv.push(self.eval_arg(fr, dot, ty, a)?);
-        }
-        if let Some(f) = fin {
-            let ty = if num_in - 1 < num_fixed {
-                params.get(num_in - 1)
-            } else {
-                variadic.unwrap_or(PTy::Go(Ty::Any))
-            };
-            argv.push(self.validate_type(fr, f, ty)?);
-        }
+        let argv = self.eval_args(fr, dot, params, variadic, args, fin)?;
         let result = match entry {
             FuncEntry::Builtin(Builtin::Call) => {
                 let callee = match args.first() {

@@ -178,21 +178,12 @@ impl<'a, 'b> Exec<'a, 'b> {
                 Err(self.err(fr, format!("nil pointer evaluating interface {{}}.{name}")))
             }
             Value::Object(o) => {
-                let at = fr.at;
-                let mut argv = Vec::new();
-                for a in args.iter().skip(1) {
-                    argv.push(self.eval_arg(fr, dot, PTy::Go(Ty::Any), a)?.v);
-                }
-                if let Some(f) = fin {
-                    argv.push(f.v);
-                }
-                fr.at = at;
-                match o.member(name, argv) {
+                let o = o.clone();
+                match self.call_method(fr, dot, &*o, name, args, fin)? {
+                    Some(v) => Ok(Op::plain(v)),
                     None => {
                         Err(self.err(fr, format!("can't evaluate field {name} in type {}", typ())))
                     }
-                    Some(Ok(v)) => Ok(Op::plain(v)),
-                    Some(Err(e)) => Err(self.err(fr, format!("error calling {name}: {e}"))),
                 }
             }
             Value::Map(m) => {

@@ -14,7 +14,8 @@ pub enum Ty {
     /// `interface{}`: anything, nil included.
     Any,
     String,
-    /// `int`: an int, an int64 that fits, or an integer constant.
+    /// `int`: a Go `int` or an integer constant. Like Go, the engine refuses an `int64` here
+    /// (`until (add 1 2)` fails: `wrong type for value; expected int; got int64`).
     Int,
     Int64,
     Float64,

@@ -26,6 +26,8 @@ pub enum ListKind {
     Interface,
     /// `[]string`: `splitList`, `keys`, `regexFindAll`, `sortAlpha`, ...
     String,
+    /// `[]int`: Sprig's `until` and `untilStep`.
+    Int,
 }
 
 /// A Go slice. Sprig never mutates a slice it is given (`append` copies), so it is immutable.
@@ -54,8 +56,33 @@ pub trait Object: fmt::Debug {
     fn truthy(&self) -> bool {
         true
     }
+    /// For an object whose Go type is a map with methods (`.Files` is `map[string][]byte`):
+    /// its entries in key order, which `range`, `len` and `index` use. `None` for structs.
+    fn map_entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
     /// For functions that accept a particular object (`date` takes a `time.Time`).
     fn as_any(&self) -> &dyn Any;
+    /// What a template action prints for the object when only its pointer is a `fmt.Stringer`:
+    /// text/template takes the address of an addressable field to call `String()` (Helm's
+    /// `{{ .Capabilities.KubeVersion }}` prints `v1.36.0`), while functions receive a copy and
+    /// print `format_v`. `None` (the default): the action prints `format_v` too.
+    fn action_string(&self) -> Option<String> {
+        None
+    }
+    /// For a Go slice or map type with methods (Helm's `VersionSet`): the list or map that
+    /// `range`, `len` and `index` see. `None` (the default) for structs and pointers.
+    fn elements(&self) -> Option<Value> {
+        // A Go map type with methods (`.Files`) describes itself through `map_entries`.
+        self.map_entries()
+            .map(|entries| Value::map(entries.into_iter().collect()))
+    }
+    /// The Go signature of method `name`, if the object wants the engine to check the
+    /// arguments as Go does (`wrong number of args for Get: want 1 got 2`, `wrong type for
+    /// value; expected string; got float64`). `None` (the default) passes them unchecked.
+    fn method_sig(&self, _name: &str) -> Option<crate::func::Sig> {
+        None
+    }
 }
 
 /// A value in a template.
@@ -151,6 +178,7 @@ impl Value {
             Value::List(l) => match l.kind {
                 ListKind::Interface => "[]interface {}".into(),
                 ListKind::String => "[]string".into(),
+                ListKind::Int => "[]int".into(),
             },
             Value::Map(_) => "map[string]interface {}".into(),
             Value::Object(o) => o.type_name(),

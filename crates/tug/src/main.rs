@@ -37,6 +37,8 @@ enum Command {
     /// Kustomize, natively: build a kustomization directory.
     #[command(subcommand)]
     Kustomize(cmd::kustomize::Command),
+    #[command(subcommand)]
+    Helm(cmd::helm::Command),
     /// Run one reconcile of an object from a local directory.
     #[command(subcommand)]
     Apply(ApplyCommand),
@@ -227,7 +229,16 @@ fn main() -> ExitCode {
         // Two are enough for tug's allocation rate and keep the resident set small.
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Helm's namespace defaults to `default`, not tug's `flux-system`.
+    let helm_namespace = match matches.value_source("namespace") {
+        Some(clap::parser::ValueSource::CommandLine) => cli.cluster.namespace.clone(),
+        _ => "default".to_string(),
+    };
     match &cli.command {
         Command::Controller(args) => cmd::controller::init_logging(args),
         _ => ui::init_logging(),
@@ -250,6 +261,7 @@ fn main() -> ExitCode {
             Command::Uninstall(args) => cmd::install::uninstall(&cli.cluster, args).await,
             Command::Check(args) => cmd::check::run(&cli.cluster, args).await,
             Command::Kustomize(command) => cmd::kustomize::run(command),
+            Command::Helm(command) => cmd::helm::run(command, &helm_namespace),
             Command::Apply(ApplyCommand::Kustomization(args)) => {
                 cmd::kustomization::apply(&cli.cluster, args).await
             }

@@ -7,7 +7,7 @@
 //! strings are literal blocks, and scalars the emitter cannot print plainly fall back to
 //! single then double quotes.
 
-use super::number::float_output;
+use super::number::{float_output, format_go_g};
 use super::resolve::{is_base60_float, v2_resolves_non_string};
 use super::sort::{natural_less, sort_by_less};
 use super::value::Value;
@@ -158,6 +158,9 @@ struct Emitter {
     flow_level: usize,
     mapping_context: bool,
     simple_key_context: bool,
+    /// go-yaml v3 as Helm's `toYamlPretty` uses it (`SetIndent(2)`): sequences indented under
+    /// their mapping key, no folding of long lines, floats in `%g` form.
+    v3: bool,
 }
 
 impl Emitter {
@@ -190,6 +193,15 @@ impl Emitter {
         self.whitespace = is_ws;
         self.indention = self.indention && is_indention;
     }
+    /// Where lines fold: 80 columns for go-yaml v2, never for Helm's v3 encoder.
+    fn best_width(&self) -> usize {
+        if self.v3 {
+            usize::MAX
+        } else {
+            BEST_WIDTH
+        }
+    }
+
     fn increase_indent(&mut self, flow: bool, indentless: bool) {
         self.indents.push(self.indent);
         if self.indent < 0 {
@@ -215,6 +227,7 @@ impl Emitter {
             Value::Bool(b) => self.emit_scalar(if *b { "true" } else { "false" }, Style::Plain),
             Value::Int(i) => self.emit_scalar(&i.to_string(), Style::Plain),
             Value::UInt(u) => self.emit_scalar(&u.to_string(), Style::Plain),
+            Value::Float(f) if self.v3 => self.emit_scalar(&format_go_g(*f), Style::Plain),
             Value::Float(f) => self.emit_scalar(&float_output(*f), Style::Plain),
             Value::Str(s) => {
                 let style = if s.contains('\n') {
@@ -239,7 +252,7 @@ impl Emitter {
     }
 
     fn emit_block_seq(&mut self, items: &[Value]) {
-        let indentless = self.mapping_context && !self.indention;
+        let indentless = self.mapping_context && !self.indention && !self.v3;
         self.increase_indent(false, indentless);
         for item in items {
             self.write_indent();
@@ -316,7 +329,7 @@ impl Emitter {
             let c = chars[i];
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
+                if allow_breaks && !spaces && self.column > self.best_width() && !next_space {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -368,7 +381,7 @@ impl Emitter {
                 let next_space = chars.get(i + 1) == Some(&' ');
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width()
                     && i > 0
                     && i < n - 1
                     && !next_space
@@ -455,7 +468,8 @@ impl Emitter {
                 i += 1;
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i < n - 1 {
+                if allow_breaks && !spaces && self.column > self.best_width() && i > 0 && i < n - 1
+                {
                     self.write_indent();
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');
@@ -523,6 +537,17 @@ impl Emitter {
 
 /// Prints one document (a resource) as go-yaml v2 would, ending with a newline.
 pub fn to_yaml(v: &Value) -> String {
+    emit_document(v, false)
+}
+
+/// Like [`to_yaml`], but as Helm's `toYamlPretty` prints (a go-yaml v3 encoder with an indent
+/// of 2): sequences inside mappings indented under their key, long lines not folded, floats in
+/// `%g` form (`1.2345678901234567e+19`).
+pub fn to_yaml_indented_sequences(v: &Value) -> String {
+    emit_document(v, true)
+}
+
+fn emit_document(v: &Value, v3: bool) -> String {
     let mut e = Emitter {
         out: String::with_capacity(1024),
         column: 0,
@@ -533,6 +558,7 @@ pub fn to_yaml(v: &Value) -> String {
         flow_level: 0,
         mapping_context: false,
         simple_key_context: false,
+        v3,
     };
     e.emit_node(v, false, false, false);
     // Document end: v2 writes a final line break via write_indent.

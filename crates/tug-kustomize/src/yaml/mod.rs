@@ -10,6 +10,8 @@ pub mod resolve;
 pub mod sort;
 pub mod value;
 
-pub use emit::to_yaml;
-pub use parse::{parse_documents, parse_documents_yaml11, ParseError, ParseErrorKind};
+pub use emit::{to_yaml, to_yaml_indented_sequences};
+pub use parse::{
+    parse_documents, parse_documents_go_yaml_v2, parse_documents_yaml11, ParseError, ParseErrorKind,
+};
 pub use value::{Map, Value};

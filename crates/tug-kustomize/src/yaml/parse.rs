@@ -47,6 +47,9 @@ struct Builder {
     depth: usize,
     /// Resolve YAML 1.1 booleans (go-yaml v2), for JSON 6902 patch bodies.
     yaml11: bool,
+    /// A repeated mapping key replaces the earlier value, as go-yaml v2 decoding into a map
+    /// does, instead of failing as go-yaml v3 does.
+    last_duplicate_wins: bool,
 }
 
 /// A value's node count and depth (a scalar has depth 1). Recurses at most [`MAX_DEPTH`]
@@ -129,12 +132,19 @@ impl Builder {
                 style,
             } => {
                 let resolved = match (&tag, style) {
+                    (Some(t), _) if self.yaml11 && t != "!" => resolve_tagged_yaml11(t, value),
                     (Some(t), _) if t != "!" => resolve_tagged(t, &value),
                     (None, ScalarStyle::Plain) if self.yaml11 && is_yaml11_bool(&value) => {
                         Ok(Value::Bool(matches!(
                             value.as_str(),
                             "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
                         )))
+                    }
+                    // go-yaml v2 decodes a timestamp into `interface{}` as its text.
+                    (None, ScalarStyle::Plain)
+                        if self.yaml11 && super::resolve::parse_timestamp(&value).is_some() =>
+                    {
+                        Ok(Value::Str(value))
                     }
                     (None, ScalarStyle::Plain) => resolve_plain(&value),
                     _ => Ok(Value::Str(value)),
@@ -191,7 +201,8 @@ impl Builder {
                             message: "invalid map key: a mapping or sequence".into(),
                         })?,
                     };
-                    if map.contains_key(&key) {
+                    // go-yaml v2 lets a repeated key replace the earlier value.
+                    if map.contains_key(&key) && !(self.yaml11 || self.last_duplicate_wins) {
                         return Err(ParseError {
                             kind: ParseErrorKind::Syntax,
                             line: kline,
@@ -242,6 +253,58 @@ impl Builder {
     }
 }
 
+/// A tagged scalar as go-yaml v2 decodes it into `interface{}`: `!!bool` knows the YAML 1.1
+/// booleans and `!!binary` is decoded to its text.
+fn resolve_tagged_yaml11(tag: &str, value: String) -> Result<Value, ResolveIssue> {
+    let short = tag.strip_prefix("tag:yaml.org,2002:").map_or(tag, |t| t);
+    let short = short.strip_prefix("!!").unwrap_or(short);
+    match short {
+        "bool" if is_yaml11_bool(&value) => Ok(Value::Bool(matches!(
+            value.as_str(),
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+        ))),
+        "binary" => match decode_base64(&value) {
+            Some(bytes) => Ok(Value::Str(String::from_utf8_lossy(&bytes).into_owned())),
+            None => Ok(Value::Str(value)),
+        },
+        _ => resolve_tagged(tag, &value),
+    }
+}
+
+/// Standard base64 as Go's `StdEncoding.DecodeString` reads it (line breaks ignored).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = s.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
+    if !digits.len().is_multiple_of(4) {
+        return None;
+    }
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(digits.len() / 4 * 3);
+    for (i, chunk) in digits.chunks(4).enumerate() {
+        let last = i == digits.len() / 4 - 1;
+        let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
 /// The YAML 1.1 booleans go-yaml v2 knows besides true/false.
 fn is_yaml11_bool(s: &str) -> bool {
     matches!(
@@ -275,9 +338,24 @@ pub fn parse_documents_yaml11(text: &str) -> Result<Vec<Value>, ParseError> {
     parse_with(text, true)
 }
 
+/// Parses as go-yaml v2 decodes into generic maps (Helm's `fromYaml` and values files, through
+/// sigs.k8s.io/yaml): YAML 1.1 booleans, and a repeated key keeps its last value.
+pub fn parse_documents_go_yaml_v2(text: &str) -> Result<Vec<Value>, ParseError> {
+    parse_with_options(text, true, true)
+}
+
 fn parse_with(text: &str, yaml11: bool) -> Result<Vec<Value>, ParseError> {
+    parse_with_options(text, yaml11, false)
+}
+
+fn parse_with_options(
+    text: &str,
+    yaml11: bool,
+    last_duplicate_wins: bool,
+) -> Result<Vec<Value>, ParseError> {
     let mut b = Builder {
         yaml11,
+        last_duplicate_wins,
         parser: Parser::new(text.as_bytes()),
         anchors: HashMap::new(),
         expanded: 0,

@@ -671,12 +671,11 @@ async fn a_sharded_controller_reconciles_only_objects_with_its_label() {
     s.app(&git).await;
     // A labelled pair next to the unlabelled one: once it is Ready, the controller has
     // listed and reconciled this namespace, so the unlabelled pair was passed over.
-    let shard = |name: &str| ("sharding.fluxcd.io/key", name.to_string());
-    let (key, value) = shard("shard1");
+    let (key, value) = ("sharding.fluxcd.io/key", "shard1");
     s.apply(
         GitRepository::new("labelled")
             .url(git.url())
-            .label(key, &value),
+            .label(key, value),
     )
     .await;
     s.apply(
@@ -684,7 +683,7 @@ async fn a_sharded_controller_reconciles_only_objects_with_its_label() {
             .source("labelled")
             .path("./other")
             .target_namespace(s.name())
-            .label(key, &value),
+            .label(key, value),
     )
     .await;
     s.ks_until("labelled", "Ready", secs(60), |o| o.is_ready())

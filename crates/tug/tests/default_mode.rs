@@ -9,8 +9,8 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
+use tokio::sync::{Mutex, MutexGuard};
 
 mod common;
 use common::prelude::*;
@@ -18,9 +18,10 @@ use common::prelude::*;
 const LEASE: &str = "tug-controller-leader-election";
 
 /// One story at a time: a cluster-wide controller would reconcile another story's objects.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// (An async mutex: each test runs on a runtime of its own, and holds its turn across awaits.)
+async fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::const_new(());
+    TURN.lock().await
 }
 
 async fn lease(s: &Scene, namespace: &str) -> Option<Lease> {
@@ -45,7 +46,7 @@ fn transitions(lease: &Lease) -> i32 {
 #[tokio::test]
 async fn one_controller_for_the_whole_cluster_follows_a_source_in_another_namespace_in_dependency_order(
 ) {
-    let _turn = one_at_a_time();
+    let _turn = one_at_a_time().await;
     let git = Git::serve(&[
         ("infra/infra.yaml", &configmap("infra", "v1")),
         ("apps/app.yaml", &configmap("app", "v1")),
@@ -177,7 +178,7 @@ async fn one_controller_for_the_whole_cluster_follows_a_source_in_another_namesp
 
 #[tokio::test]
 async fn two_replicas_started_together_elect_one_leader_and_sigterm_hands_over_at_once() {
-    let _turn = one_at_a_time();
+    let _turn = one_at_a_time().await;
     let git = Git::serve(&[("deploy/a.yaml", &configmap("a", "one"))]);
     let s = Scene::new("two-replicas").await;
     // A lease of a minute: a takeover within the waits below can only come from a release.
@@ -232,7 +233,7 @@ async fn two_replicas_started_together_elect_one_leader_and_sigterm_hands_over_a
 
 #[tokio::test]
 async fn a_fresh_replica_takes_a_lease_left_by_a_killed_leader_only_once_it_expires() {
-    let _turn = one_at_a_time();
+    let _turn = one_at_a_time().await;
     let git = Git::serve(&[("deploy/a.yaml", &configmap("a", "one"))]);
     let s = Scene::new("sigkill-takeover").await;
     let mut old = s.launch(&Launch::cluster_wide(s.name()).args(&FAST_LEASES));
@@ -317,7 +318,7 @@ async fn refuse_lease_updates(s: &Scene, namespace: &str) -> String {
 
 #[tokio::test]
 async fn a_leader_that_cannot_renew_its_lease_stops_reconciling() {
-    let _turn = one_at_a_time();
+    let _turn = one_at_a_time().await;
     let git = Git::serve(&[("deploy/a.yaml", &configmap("a", "one"))]);
     let s = Scene::new("renew-fails").await;
     let mut leader = s.launch(&Launch::cluster_wide(s.name()).args(&FAST_LEASES));

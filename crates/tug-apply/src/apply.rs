@@ -179,6 +179,34 @@ pub(crate) struct Desired {
     pub(crate) resolved: Resolved,
 }
 
+/// Writes a Secret's `stringData` into `data` (base64), as the API server stores it and as
+/// Flux applies Secrets: a live Secret never has `stringData`, so otherwise it would never
+/// equal its manifest and every reconcile would write it again. `stringData` wins over
+/// `data` for a key in both, as in the API.
+fn merge_string_data(obj: &mut Value) {
+    let Some(fields) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(strings)) = fields.remove("stringData") else {
+        return;
+    };
+    let data = fields
+        .entry("data")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !data.is_object() {
+        *data = Value::Object(Default::default());
+    }
+    for (key, value) in strings {
+        let text = match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        // ByteString serializes as base64, the encoding of `data`.
+        data[key] =
+            serde_json::to_value(k8s_openapi::ByteString(text.into_bytes())).unwrap_or(Value::Null);
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Plan {
     /// Left as it is; its health as read.
@@ -342,6 +370,9 @@ impl Applier {
                 },
                 version: version.into(),
             };
+            if id.id.group.is_empty() && id.id.kind == "Secret" {
+                merge_string_data(&mut obj);
+            }
             out.push(Desired { obj, id, resolved });
         }
         if failures.is_empty() {
@@ -938,5 +969,28 @@ mod send_tests {
     fn apply_all_is_send(applier: &Applier) {
         let future = applier.apply_all(Vec::new());
         assert_send(&future);
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn string_data_is_written_into_data_as_base64_and_wins_over_data() {
+        let mut secret = json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"kept": "a2VwdA==", "both": "b2xk"},
+            "stringData": {"password": "hunter2", "both": "new"}
+        });
+        merge_string_data(&mut secret);
+        assert_eq!(
+            secret,
+            json!({
+                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                "data": {"kept": "a2VwdA==", "both": "bmV3", "password": "aHVudGVyMg=="}
+            })
+        );
     }
 }

@@ -3,18 +3,14 @@
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
-use serde_json::{json, Value};
-use std::time::Duration;
-use tug_testsupport::cluster;
+use serde_json::json;
 use tug_testsupport::git::{GpgKey, HttpGitServer, RepoRoot};
 
 mod common;
-use common::{condition, create, gitrepositories, install, wait_for, ControllerProcess};
+use common::prelude::*;
 
 #[tokio::test]
 async fn includes_wait_for_their_repository_and_unverified_commits_are_refused() {
-    install();
-    let ns = cluster().namespace("gitrepo-include-verify").await.unwrap();
     let key = GpgKey::generate("ci@tug.invalid").unwrap();
     let repos = RepoRoot::new().unwrap();
     let app = repos.repo("app").unwrap();
@@ -26,7 +22,8 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
     lib.commit(&[("base/lib.yaml", "lib: 1\n")], "lib").unwrap();
     lib.push(&["main"]).unwrap();
     let server = HttpGitServer::start(&repos).unwrap();
-    let secrets: Api<Secret> = ns.api();
+    let s = Scene::new("gitrepo-include-verify").await;
+    let secrets: Api<Secret> = s.ns.api();
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "pgp-keys"},
         "stringData": {"ci.asc": key.public_armored}
@@ -36,38 +33,30 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         .create(&PostParams::default(), &secret)
         .await
         .unwrap();
-    let ctrl = ControllerProcess::start_with(&ns.name, "", &[]);
-    let api = gitrepositories(&ns);
-    let apply = |name: &str, spec: Value| {
-        create(
-            &api,
-            json!({
-                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-                "metadata": {"name": name, "namespace": ns.name}, "spec": spec
-            }),
-        )
-    };
+    let _ctrl = s.controller(&[]);
 
     // The including repository first: it waits for `lib`, which does not exist yet.
-    apply(
-        "app",
-        json!({
-            "url": server.url("git", "app"), "interval": "5s", "ref": {"branch": "main"},
-            "include": [{"repository": {"name": "lib"}, "fromPath": "base", "toPath": "vendor/lib"}],
-            "verify": {"mode": "HEAD", "secretRef": {"name": "pgp-keys"}}
-        }),
+    s.apply(
+        GitRepository::new("app")
+            .url(server.url("git", "app"))
+            .interval("5s")
+            .spec(
+                "include",
+                json!([{"repository": {"name": "lib"}, "fromPath": "base", "toPath": "vendor/lib"}]),
+            )
+            .spec(
+                "verify",
+                json!({"mode": "HEAD", "secretRef": {"name": "pgp-keys"}}),
+            ),
     )
     .await;
-    let obj = wait_for(
-        &api,
-        "app",
-        &ctrl,
-        Duration::from_secs(60),
-        "IncludeUnavailable",
-        |o| condition(o, "IncludeUnavailable").is_some_and(|c| c["status"] == "True"),
-    )
-    .await;
-    let ready = condition(&obj, "Ready").unwrap();
+    let obj = s
+        .until(GIT_REPOSITORY, "app", "IncludeUnavailable", secs(60), |o| {
+            o.condition("IncludeUnavailable")
+                .is_some_and(|c| c["status"] == "True")
+        })
+        .await;
+    let ready = obj.ready().unwrap();
     assert_eq!(ready["status"], "False");
     assert_eq!(ready["reason"], "NotFound");
     assert_eq!(
@@ -76,23 +65,18 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
     );
 
     // Once `lib` has an artifact, `app` is Ready with it included and its commit verified.
-    apply(
-        "lib",
-        json!({"url": server.url("git", "lib"), "interval": "1m", "ref": {"branch": "main"}}),
+    s.apply(
+        GitRepository::new("lib")
+            .url(server.url("git", "lib"))
+            .interval("1m"),
     )
     .await;
-    let obj = wait_for(
-        &api,
-        "app",
-        &ctrl,
-        Duration::from_secs(60),
-        "app Ready",
-        |o| condition(o, "Ready").is_some_and(|c| c["status"] == "True"),
-    )
-    .await;
+    let obj = s
+        .until(GIT_REPOSITORY, "app", "Ready", secs(60), |o| o.is_ready())
+        .await;
     assert_eq!(
-        obj.data["status"]["artifact"]["revision"],
-        format!("main@sha1:{signed}")
+        obj.artifact_revision(),
+        Some(format!("main@sha1:{signed}").as_str())
     );
     assert_eq!(
         obj.data["status"]["includedArtifacts"]
@@ -101,36 +85,36 @@ async fn includes_wait_for_their_repository_and_unverified_commits_are_refused()
         Some(1)
     );
     assert_eq!(
-        condition(&obj, "SourceVerified").unwrap()["message"],
+        obj.condition("SourceVerified").unwrap()["message"],
         format!(
             "verified signature of\n\t- commit '{signed}' with key '{}'",
             key.key_id
         )
     );
-    assert!(condition(&obj, "IncludeUnavailable").is_none());
+    assert!(obj.condition("IncludeUnavailable").is_none());
 
     // An unsigned commit is refused at the next poll; the verified artifact stays.
     let unsigned = app
         .commit(&[("deploy/app.yaml", "app: 2\n")], "unsigned")
         .unwrap();
     app.push(&["main"]).unwrap();
-    let obj = wait_for(
-        &api,
-        "app",
-        &ctrl,
-        Duration::from_secs(60),
-        "the unsigned commit refused",
-        |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidCommitSignature"),
-    )
-    .await;
+    let obj = s
+        .until(
+            GIT_REPOSITORY,
+            "app",
+            "the unsigned commit refused",
+            secs(60),
+            |o| o.ready_reason().as_deref() == Some("InvalidCommitSignature"),
+        )
+        .await;
     assert_eq!(
-        condition(&obj, "Ready").unwrap()["message"],
+        obj.ready_message(),
         format!(
             "signature verification of commit '{unsigned}' failed: unable to verify Git commit: commit does not have a PGP signature"
         )
     );
     assert_eq!(
-        obj.data["status"]["artifact"]["revision"],
-        format!("main@sha1:{signed}")
+        obj.artifact_revision(),
+        Some(format!("main@sha1:{signed}").as_str())
     );
 }

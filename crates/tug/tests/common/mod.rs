@@ -1,120 +1,47 @@
-//! What the end-to-end tests of `tug controller` share: the controller process itself,
-//! `tug install`, the API of each kind, creating objects, and waiting on and reading conditions.
+//! What the end-to-end tests of `tug controller` share, as a small language for user
+//! stories (in the spirit of ripgrep's `Dir`/`rgtest!`):
+//!
+//! - [`Scene`]: the test's namespace, the objects it applies, the controllers it starts, and
+//!   the one wait, [`Scene::eventually`], that prints all of them when it fails;
+//! - [`Kustomization`], [`GitRepository`]: objects built fluently ([`Build`]), read back
+//!   with [`Status`];
+//! - [`Git`]: a repository served by a real Git server, to push to;
+//! - [`ControllerProcess`]: the real `tug controller`, ports bound by itself, readiness
+//!   waited for;
+//! - [`AuditLog`]: the API server's record of writes.
+//!
+//! `use common::prelude::*;` brings all of it. The free functions below ([`wait_for`],
+//! [`create`], ...) predate the scene and stay for tests written against them.
 #![allow(dead_code)] // each test binary uses a part of it
+
+pub mod audit;
+pub mod controller;
+pub mod git;
+pub mod objects;
+pub mod scene;
+
+#[allow(unused_imports)]
+pub use controller::{ControllerProcess, Launch, FAST_LEASES};
+
+/// Everything a story needs.
+#[allow(unused_imports)]
+pub mod prelude {
+    pub use super::audit::AuditLog;
+    pub use super::controller::{ControllerProcess, Launch, FAST_LEASES};
+    pub use super::git::Git;
+    pub use super::objects::yaml::*;
+    pub use super::objects::{
+        Build, GitRepository, Kind, Kustomization, Object, Status, GIT_REPOSITORY, KUSTOMIZATION,
+    };
+    pub use super::scene::{secs, Scene};
+    pub use super::tug;
+}
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use tug_testsupport::git::free_port;
 use tug_testsupport::{cluster, TestNamespace};
-
-/// The controller process; killed when the test ends, panics included.
-pub struct ControllerProcess {
-    pub child: Child,
-    log: PathBuf,
-    dir: PathBuf,
-    pub metrics_port: u16,
-    pub health_port: u16,
-}
-
-impl ControllerProcess {
-    /// A controller watching `namespace`; `instance` tells apart several in one test.
-    pub fn start_with(namespace: &str, instance: &str, extra: &[&str]) -> Self {
-        let storage = std::env::temp_dir().join(format!("tug-ctrl-{namespace}{instance}"));
-        std::fs::create_dir_all(&storage).unwrap();
-        let log = storage.join("controller.log");
-        let port = free_port().unwrap();
-        let metrics_port = free_port().unwrap();
-        let health_port = free_port().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tug"))
-            .args([
-                "controller",
-                "--watch-all-namespaces=false",
-                "-n",
-                namespace,
-            ])
-            .arg("--storage-path")
-            .arg(storage.join("artifacts"))
-            .args(["--storage-addr", &format!("127.0.0.1:{port}")])
-            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--health-addr", &format!("127.0.0.1:{health_port}")])
-            .args(extra)
-            .env("KUBECONFIG", cluster().kubeconfig())
-            .env("RUST_LOG", "info,tug_controller=debug")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting tug controller");
-        ControllerProcess {
-            child,
-            log,
-            dir: storage,
-            metrics_port,
-            health_port,
-        }
-    }
-
-    /// A GET of `path` on the metrics or health endpoint: (status code, body).
-    pub fn get(&self, port: u16, path: &str) -> (u16, String) {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let code = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (code, body)
-    }
-
-    pub fn metrics(&self) -> String {
-        self.get(self.metrics_port, "/metrics").1
-    }
-
-    pub fn readyz(&self) -> u16 {
-        self.get(self.health_port, "/readyz").0
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status within `within`.
-    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for ControllerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- controller log ---\n{}", self.log());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
 
 /// Runs the `tug` binary against the test cluster, as a user would.
 pub fn tug(args: &[&str]) -> std::process::Output {

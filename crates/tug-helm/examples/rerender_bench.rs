@@ -18,7 +18,7 @@ use tug_helm::Value;
 
 fn values_for(round: usize) -> Value {
     let mut labels = BTreeMap::new();
-    labels.insert("round".to_string(), Value::str(&format!("r{round}")));
+    labels.insert("round".to_string(), Value::str(format!("r{round}")));
     let mut global = BTreeMap::new();
     global.insert("commonLabels".to_string(), Value::map(labels));
     let mut top = BTreeMap::new();

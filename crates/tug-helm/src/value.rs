@@ -35,6 +35,9 @@ pub enum ListKind {
 pub struct List {
     pub items: Rc<Vec<Value>>,
     pub kind: ListKind,
+    /// A nil slice (Sprig's `rest`/`initial` of an empty list): `%v` prints `[]` like an empty
+    /// one, but JSON encodes it as `null`.
+    pub nil: bool,
 }
 
 /// Go values that are neither data nor basic types: `.Files`, `.Capabilities`, semver versions,
@@ -114,6 +117,16 @@ impl Value {
         Value::List(List {
             items: Rc::new(items),
             kind: ListKind::Interface,
+            nil: false,
+        })
+    }
+
+    /// A nil `[]interface {}`.
+    pub fn nil_list() -> Value {
+        Value::List(List {
+            items: Rc::new(Vec::new()),
+            kind: ListKind::Interface,
+            nil: true,
         })
     }
 
@@ -121,6 +134,7 @@ impl Value {
         Value::List(List {
             items: Rc::new(items.into_iter().map(Value::from).collect()),
             kind: ListKind::String,
+            nil: false,
         })
     }
 
@@ -233,6 +247,7 @@ impl Value {
             Value::List(l) => Value::List(List {
                 items: Rc::new(l.items.iter().map(Value::deep_clone).collect()),
                 kind: l.kind,
+                nil: l.nil,
             }),
             other => other.clone(),
         }

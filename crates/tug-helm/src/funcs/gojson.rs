@@ -64,6 +64,10 @@ impl Encoder<'_> {
                 self.string(encoded.as_bytes());
             }
             Value::List(l) => {
+                if l.nil {
+                    self.out.push_str("null");
+                    return Ok(());
+                }
                 if l.items.is_empty() {
                     self.out.push_str("[]");
                     return Ok(());

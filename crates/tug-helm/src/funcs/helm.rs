@@ -108,6 +108,7 @@ fn to_yaml_value(v: &Value, depth: usize, json: bool) -> Result<ky::Value, Strin
             use base64::Engine;
             ky::Value::Str(base64::engine::general_purpose::STANDARD.encode(b))
         }
+        Value::List(l) if l.nil => ky::Value::Null,
         Value::List(l) => ky::Value::Seq(
             l.items
                 .iter()

@@ -113,15 +113,15 @@ fn list_func(name: &'static str) -> Func {
         "rest" => fixed(name, &[Any], |a| {
             let items = slice_items(&arg(&a, 0), "Cannot find rest on type")?;
             if items.is_empty() {
-                // Go returns a nil slice, which JSON prints as null.
-                return Ok(Value::Nil);
+                // Go returns a nil slice: `[]` to fmt, `null` to JSON.
+                return Ok(Value::nil_list());
             }
             Ok(Value::list(items.into_iter().skip(1).collect()))
         }),
         "initial" => fixed(name, &[Any], |a| {
             let mut items = slice_items(&arg(&a, 0), "Cannot find initial on type")?;
             if items.pop().is_none() {
-                return Ok(Value::Nil);
+                return Ok(Value::nil_list());
             }
             Ok(Value::list(items))
         }),
@@ -200,6 +200,7 @@ fn slice(a: Vec<Value>) -> Result<Value, FuncError> {
     Ok(Value::List(List {
         items: Rc::new(items[start as usize..end as usize].to_vec()),
         kind,
+        nil: false,
     }))
 }
 

@@ -384,6 +384,7 @@ pub(crate) fn int_list(items: Vec<i64>) -> Value {
     Value::List(crate::value::List {
         items: std::rc::Rc::new(items.into_iter().map(Value::Int).collect()),
         kind: ListKind::Int,
+        nil: false,
     })
 }
 

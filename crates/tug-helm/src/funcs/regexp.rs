@@ -163,10 +163,78 @@ fn quote_meta(s: &str) -> String {
 
 /// Compiles a Go regular expression, or returns Go's error text.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
+    let pattern = &literal_dashes_after_classes(pattern);
     if let Err(e) = regex_syntax::ast::parse::Parser::new().parse(pattern) {
         return Err(go_error(pattern, &e));
     }
     Regex::new(&ascii_classes(pattern)).map_err(|e| format!("error parsing regexp: {e}"))
+}
+
+/// Go reads a `-` right after a class inside brackets (`[\w-.]`, `[[:alpha:]-x]`) as a literal
+/// dash, where Rust's parser sees an invalid range; charts rely on it (redis-ha's
+/// `^[\\w-\\.]+$`). Escaping those dashes keeps Go's meaning.
+fn literal_dashes_after_classes(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut in_class = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let class_end = match c {
+            '\\' if in_class => match chars.get(i + 1) {
+                Some('d' | 'D' | 'w' | 'W' | 's' | 'S') => Some(i + 2),
+                Some('p' | 'P') if chars.get(i + 2) == Some(&'{') => {
+                    chars[i..].iter().position(|&c| c == '}').map(|p| i + p + 1)
+                }
+                Some('p' | 'P') => Some((i + 3).min(chars.len())),
+                _ => None,
+            },
+            '[' if in_class && chars.get(i + 1) == Some(&':') => chars[i + 2..]
+                .windows(2)
+                .position(|w| w == [':', ']'])
+                .map(|p| i + 2 + p + 2),
+            _ => None,
+        };
+        if let Some(end) = class_end {
+            out.extend(&chars[i..end]);
+            i = end;
+            if chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|&n| n != ']') {
+                out.push_str("\\-");
+                i += 1;
+            }
+            continue;
+        }
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(&n) = chars.get(i + 1) {
+                    out.push(n);
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` (after an optional `^`) right at the start is a literal.
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i + 1) == Some(&']') {
+                    out.push(']');
+                    i += 1;
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
 }
 
 fn go_error(pattern: &str, e: &regex_syntax::ast::Error) -> String {
@@ -311,6 +379,10 @@ mod tests {
         assert!(compile(r"^[\d]+$").unwrap().is_match("123"));
         assert!(compile(r"^[^\s]+$").unwrap().is_match("ab"));
         assert!(compile(r"^[]a]+$").unwrap().is_match("]a"));
+        // Go takes a dash after a class as a literal (redis-ha's masterGroupName check).
+        assert!(compile(r"^[\w-\.]+$").unwrap().is_match("my-master.1"));
+        assert!(!compile(r"^[\w-\.]+$").unwrap().is_match("a b"));
+        assert!(compile(r"^[[:alpha:]-]+$").unwrap().is_match("a-b"));
     }
 
     #[test]

@@ -202,13 +202,55 @@ fn quote_string(s: &str) -> String {
 /// `toml.Unmarshal` into a map: integers as int64, floats as float64, offset date-times as
 /// `time.Time`, local dates and times as their text.
 fn decode(text: &str) -> Result<Value, String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e.span().map_or(1, |s| {
-            text[..s.start.min(text.len())].matches('\n').count() + 1
-        });
-        format!("toml: line {line}: {}", e.message())
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| decode_error(text, &e))?;
     Ok(from_toml(&toml::Value::Table(table)))
+}
+
+/// A parse error in BurntSushi/toml's form, `toml: line N (last key "k"): message`: the line,
+/// and the last key read before the error (with its table's path), which is where users look.
+/// Where the input ends in the middle of a key/value pair the message is BurntSushi's; other
+/// messages are the `toml` crate's.
+fn decode_error(text: &str, e: &toml::de::Error) -> String {
+    let at = e.span().map_or(text.len(), |s| s.start.min(text.len()));
+    let line = text[..at].matches('\n').count() + 1;
+    let read = &text[..at];
+    let ends_in_assignment = read.trim_end().ends_with('=') && text[at..].trim().is_empty();
+    let message = if ends_in_assignment {
+        "unexpected EOF; expected value".to_string()
+    } else {
+        e.message().trim().to_string()
+    };
+    match last_key(read) {
+        Some(key) => format!("toml: line {line} (last key \"{key}\"): {message}"),
+        None => format!("toml: line {line}: {message}"),
+    }
+}
+
+/// The dotted path of the last key assigned (or table opened) in `read`.
+fn last_key(read: &str) -> Option<String> {
+    let mut table = String::new();
+    let mut last = None;
+    for line in read.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            table = header
+                .trim_matches(|c| c == '[' || c == ']' || c == ' ')
+                .to_string();
+            last = Some(table.clone());
+        } else if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            if !key.is_empty() && !key.starts_with('#') {
+                last = Some(if table.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{table}.{key}")
+                });
+            }
+        }
+    }
+    last
 }
 
 fn from_toml(v: &toml::Value) -> Value {
@@ -257,6 +299,13 @@ mod tests {
     fn decodes_integers_as_int64() {
         let v = decode("a = 1\n[t]\nb = \"x\"").unwrap();
         assert_eq!(v.format_v(), "map[a:1 t:map[b:x]]");
-        assert!(decode("a = ").unwrap_err().starts_with("toml: line 1"));
+        assert_eq!(
+            decode("a = ").unwrap_err(),
+            "toml: line 1 (last key \"a\"): unexpected EOF; expected value"
+        );
+        assert_eq!(
+            decode("[t]\nb = ").unwrap_err(),
+            "toml: line 2 (last key \"t.b\"): unexpected EOF; expected value"
+        );
     }
 }

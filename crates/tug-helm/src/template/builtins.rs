@@ -257,6 +257,7 @@ fn slice(item: &Value, indexes: &[Op]) -> Result<Value, String> {
         Value::List(l) => Value::List(List {
             items: std::rc::Rc::new(l.items[idx[0]..idx[1]].to_vec()),
             kind: l.kind,
+            nil: false,
         }),
         Value::Bytes(b) => Value::Bytes(b[idx[0]..idx[1]].into()),
         _ => Value::Nil,

@@ -195,11 +195,16 @@ impl Builder {
                     let key = match key {
                         Value::Str(s) => s,
                         Value::Null => "null".to_string(),
-                        other => other.scalar_text().ok_or_else(|| ParseError {
-                            kind: ParseErrorKind::Syntax,
-                            line: kline,
-                            message: "invalid map key: a mapping or sequence".into(),
-                        })?,
+                        other => match other.scalar_text() {
+                            Some(text) => text,
+                            None => {
+                                return Err(ParseError {
+                                    kind: ParseErrorKind::Syntax,
+                                    line: kline,
+                                    message: format!("invalid map key: {}", go_syntax(&other)),
+                                })
+                            }
+                        },
                     };
                     // go-yaml v2 lets a repeated key replace the earlier value.
                     if map.contains_key(&key) && !(self.yaml11 || self.last_duplicate_wins) {
@@ -386,6 +391,35 @@ fn parse_with_options(
         }
     }
     Ok(docs)
+}
+
+/// Go's `%#v` of a decoded YAML value, as go-yaml names a key it cannot use
+/// (`[]interface {}{"a"}`).
+fn go_syntax(v: &Value) -> String {
+    match v {
+        Value::Null => "interface {}(nil)".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => format!("0x{u:x}"),
+        Value::Float(f) => super::number::format_go_g(*f),
+        Value::Str(s) => format!("{s:?}"),
+        Value::Seq(items) => {
+            let items: Vec<String> = items.iter().map(go_syntax).collect();
+            format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Map(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{k:?}:{}", go_syntax(v)))
+                .collect();
+            format!(
+                "map[interface {{}}]interface {{}}{{{}}}",
+                entries.join(", ")
+            )
+        }
+    }
 }
 
 #[cfg(test)]

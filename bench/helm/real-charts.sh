@@ -41,7 +41,8 @@ declare -A source=(
   [redis-ha]=DandyDeveloper+charts:charts/redis-ha
 )
 # The charts compared (each has dependencies, vendored by `prepare`).
-charts=(wordpress postgresql kube-prometheus-stack prometheus argo-cd)
+# CHARTS="a b" compares only those.
+charts=(${CHARTS:-wordpress postgresql kube-prometheus-stack prometheus argo-cd})
 
 # extract NAME DEST: the chart NAME from its mirror into DEST, then its dependencies.
 extract() {

@@ -7,16 +7,14 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use tug_testsupport::cluster;
 
+mod common;
+
+/// `tug ARGS -n NAMESPACE` against the test cluster.
 fn tug(args: &[&str], namespace: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tug"))
-        .args(args)
-        .args(["-n", namespace])
-        .env("KUBECONFIG", cluster().kubeconfig())
-        .output()
-        .expect("running tug")
+    common::tug(&[args, &["-n", namespace]].concat())
 }
 
 fn stdout(out: &Output) -> String {

@@ -2,25 +2,11 @@
 
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use tug_testsupport::cluster;
 
-fn tug(args: &[&str], kubeconfig: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tug"))
-        .args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .expect("running tug")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{printed, tug_with};
 
 fn sample(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,27 +42,27 @@ fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, path: &str) 
 #[tokio::test]
 async fn install_is_idempotent_and_crds_serve_flux_samples() {
     let kc = cluster().kubeconfig().to_path_buf();
-    let first = tug(&["install"], &kc);
-    assert!(first.status.success(), "{}", text(&first));
+    let first = tug_with(&kc, &["install"]);
+    assert!(first.status.success(), "{}", printed(&first));
     assert!(
-        text(&first).contains(
+        printed(&first).contains(
             "CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io created"
         ),
         "{}",
-        text(&first)
+        printed(&first)
     );
 
     // No controller is deployed yet: the output says so, and how to run one.
     assert!(
-        text(&first).contains("no controller was installed")
-            && text(&first).contains("tug controller -n flux-system"),
+        printed(&first).contains("no controller was installed")
+            && printed(&first).contains("tug controller -n flux-system"),
         "{}",
-        text(&first)
+        printed(&first)
     );
 
-    let second = tug(&["install"], &kc);
-    assert!(second.status.success(), "{}", text(&second));
-    let second_text = text(&second);
+    let second = tug_with(&kc, &["install"]);
+    assert!(second.status.success(), "{}", printed(&second));
+    let second_text = printed(&second);
     assert!(second_text.contains("no changes"), "{second_text}");
     assert_eq!(
         second_text.matches(" unchanged").count(),
@@ -118,8 +104,8 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
         );
     }
 
-    let check = tug(&["check", "--pre"], &kc);
-    let check_text = text(&check);
+    let check = tug_with(&kc, &["check", "--pre"]);
+    let check_text = printed(&check);
     assert!(check.status.success(), "{check_text}");
     assert!(check_text.contains("Kubernetes 1.20"), "{check_text}");
     assert!(
@@ -185,12 +171,12 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
     }
 
     // Uninstall refuses while custom resources exist.
-    let refused = tug(&["uninstall"], &kc);
+    let refused = tug_with(&kc, &["uninstall"]);
     assert!(!refused.status.success());
     assert!(
-        text(&refused).contains("custom resource(s) still exist"),
+        printed(&refused).contains("custom resource(s) still exist"),
         "{}",
-        text(&refused)
+        printed(&refused)
     );
 }
 
@@ -214,8 +200,8 @@ fn an_unreachable_cluster_is_named_in_the_error_within_ten_seconds() {
     .unwrap();
     for args in [&["install"][..], &["check", "--pre"][..]] {
         let start = Instant::now();
-        let out = tug(args, &kc);
-        let t = text(&out);
+        let out = tug_with(&kc, args);
+        let t = printed(&out);
         assert!(!out.status.success(), "{args:?}: {t}");
         assert!(
             start.elapsed() < Duration::from_secs(10),
@@ -243,8 +229,8 @@ async fn an_unauthorised_token_is_reported_as_such() {
     let bad = real.replace(token_line, "    token: not-a-valid-token");
     let path = std::env::temp_dir().join(format!("tug-badtoken-{}", std::process::id()));
     std::fs::write(&path, bad).unwrap();
-    let out = tug(&["check", "--pre"], &path);
-    let t = text(&out);
+    let out = tug_with(&path, &["check", "--pre"]);
+    let t = printed(&out);
     assert!(!out.status.success(), "{t}");
     assert!(
         t.contains("401") || t.to_lowercase().contains("unauthorized"),

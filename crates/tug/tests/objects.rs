@@ -1,23 +1,10 @@
 //! The flux-style verbs on real objects: create (and --export), get, suspend, resume, delete.
 
-use std::process::{Command, Output};
+use std::process::Command;
 use tug_testsupport::cluster;
 
-fn tug(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tug"))
-        .args(args)
-        .env("KUBECONFIG", cluster().kubeconfig())
-        .output()
-        .expect("running tug")
-}
-
-fn out(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{printed, tug};
 
 /// A table as a terminal shows it: spaces only, and every column's cells starting where its
 /// header does (cells of the last column may hold spaces, the others never do here).
@@ -92,7 +79,7 @@ async fn create_get_suspend_resume_delete_round() {
         "--branch",
         "main",
     ]);
-    assert!(created.status.success(), "{}", out(&created));
+    assert!(created.status.success(), "{}", printed(&created));
     let ks = tug(&[
         "create",
         "kustomization",
@@ -107,7 +94,7 @@ async fn create_get_suspend_resume_delete_round() {
         "--depends-on",
         "infra",
     ]);
-    assert!(ks.status.success(), "{}", out(&ks));
+    assert!(ks.status.success(), "{}", printed(&ks));
 
     let listed = tug(&["get", "sources", "git", "-n", n]);
     let table = String::from_utf8_lossy(&listed.stdout).to_string();
@@ -148,9 +135,9 @@ async fn create_get_suspend_resume_delete_round() {
     let missing = tug(&["delete", "source", "git", "podinfo", "-n", n]);
     assert!(!missing.status.success());
     assert!(
-        out(&missing).contains(&format!("GitRepository {n}/podinfo not found")),
+        printed(&missing).contains(&format!("GitRepository {n}/podinfo not found")),
         "{}",
-        out(&missing)
+        printed(&missing)
     );
     let no_ref = tug(&[
         "create",
@@ -164,9 +151,9 @@ async fn create_get_suspend_resume_delete_round() {
     ]);
     assert!(!no_ref.status.success());
     assert!(
-        out(&no_ref).contains("a Git reference is required"),
+        printed(&no_ref).contains("a Git reference is required"),
         "{}",
-        out(&no_ref)
+        printed(&no_ref)
     );
 }
 
@@ -189,7 +176,7 @@ async fn get_watch_prints_the_rows_then_each_change() {
             "--branch",
             "main",
         ]);
-        assert!(o.status.success(), "{}", out(&o));
+        assert!(o.status.success(), "{}", printed(&o));
     };
     create("first");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tug"))
@@ -217,7 +204,7 @@ async fn get_watch_prints_the_rows_then_each_change() {
     create("second");
     assert_eq!(words(&next())[..2], ["second", "False"]);
     let o = tug(&["suspend", "source", "git", "second", "-n", n]);
-    assert!(o.status.success(), "{}", out(&o));
+    assert!(o.status.success(), "{}", printed(&o));
     assert_eq!(words(&next())[..2], ["second", "True"]);
     let _ = child.kill();
     let _ = child.wait();
@@ -240,7 +227,7 @@ async fn get_into_a_closed_pipe_ends_quietly() {
         "--branch",
         "main",
     ]);
-    assert!(created.status.success(), "{}", out(&created));
+    assert!(created.status.success(), "{}", printed(&created));
     // `tug get all | head -1` once head has exited: the reader of stdout is gone.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);

@@ -45,19 +45,29 @@ use tug_testsupport::{cluster, TestNamespace};
 
 /// Runs the `tug` binary against the test cluster, as a user would.
 pub fn tug(args: &[&str]) -> std::process::Output {
+    tug_with(cluster().kubeconfig(), args)
+}
+
+/// Runs the `tug` binary with the given kubeconfig (another cluster, or none at all).
+pub fn tug_with(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tug"))
         .args(args)
-        .env("KUBECONFIG", cluster().kubeconfig())
+        .env("KUBECONFIG", kubeconfig)
         .output()
-        .unwrap()
+        .expect("running tug")
+}
+
+/// What a command printed, stdout then stderr, as a terminal shows it.
+pub fn printed(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 pub fn install() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tug"))
-        .arg("install")
-        .env("KUBECONFIG", cluster().kubeconfig())
-        .output()
-        .unwrap();
+    let out = tug(&["install"]);
     assert!(
         out.status.success(),
         "{}",

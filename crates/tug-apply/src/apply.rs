@@ -716,6 +716,9 @@ impl Applier {
     /// The write carries the resourceVersion it was computed from, so that a manager that
     /// wrote meanwhile is not dropped with kubectl's; as any other write (a controller's status
     /// update, an annotation) also moves the version, a conflict is retried from a fresh read.
+    /// An object written so often that every versioned attempt conflicts gets a last write
+    /// without the version, from a fresh read, as Flux always writes it: the takeover must not
+    /// fail because someone else keeps writing.
     async fn remove_foreign_managers(
         &self,
         api: &Api<DynamicObject>,
@@ -735,7 +738,11 @@ impl Applier {
                     })
                 })
                 .collect();
-            let patch = serde_json::json!({ "metadata": { "managedFields": kept, "resourceVersion": current.metadata.resource_version } });
+            let mut patch = serde_json::json!({ "metadata": { "managedFields": kept } });
+            if attempt < CONFLICT_ATTEMPTS {
+                patch["metadata"]["resourceVersion"] =
+                    serde_json::json!(current.metadata.resource_version);
+            }
             match api
                 .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

@@ -263,19 +263,9 @@ fn crd_objects(chart: &Chart, parent_path: Option<&str>) -> Vec<Crd> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::{load_files, File};
 
     fn chart(files: &[(&str, &str)]) -> Chart {
-        load_files(
-            files
-                .iter()
-                .map(|(name, data)| File {
-                    name: name.to_string(),
-                    data: data.as_bytes().to_vec(),
-                })
-                .collect(),
-        )
-        .unwrap()
+        crate::chart::test_chart(files)
     }
 
     const CHART_YAML: &str = "apiVersion: v2\nname: app\nversion: 1.0.0\n";

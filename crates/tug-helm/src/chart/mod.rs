@@ -190,3 +190,18 @@ pub enum LoadError {
     #[error("file '{0}' does not appear to be a gzipped archive")]
     NotArchive(String),
 }
+
+/// A chart loaded from in-memory `(path, text)` files, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_chart(files: &[(&str, &str)]) -> Chart {
+    load_files(
+        files
+            .iter()
+            .map(|(name, text)| File {
+                name: name.to_string(),
+                data: text.as_bytes().to_vec(),
+            })
+            .collect(),
+    )
+    .expect("chart")
+}

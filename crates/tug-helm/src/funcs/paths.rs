@@ -32,33 +32,8 @@ pub(super) fn funcs() -> Vec<Func> {
     out
 }
 
-/// Go's `path.Clean`: lexical processing of `.`, `..` and repeated slashes.
-pub(crate) fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
+/// Go's `path.Clean`, shared with the chart loader.
+pub(crate) use crate::chart::archive::clean_path as clean;
 
 fn base(p: &str) -> String {
     if p.is_empty() {

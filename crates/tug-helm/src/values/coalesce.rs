@@ -294,20 +294,10 @@ pub fn path_value(values: &Value, path: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::{load_files, File};
     use crate::values::yaml::load_values;
 
     fn chart(files: &[(&str, &str)]) -> Chart {
-        load_files(
-            files
-                .iter()
-                .map(|(name, text)| File {
-                    name: name.to_string(),
-                    data: text.as_bytes().to_vec(),
-                })
-                .collect(),
-        )
-        .expect("chart")
+        crate::chart::test_chart(files)
     }
 
     #[test]

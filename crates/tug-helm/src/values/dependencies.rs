@@ -206,20 +206,10 @@ fn import_values(chart: &mut Chart) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::{load_files, File};
     use crate::values::yaml::load_values;
 
     fn chart(files: &[(&str, &str)]) -> Chart {
-        load_files(
-            files
-                .iter()
-                .map(|(name, text)| File {
-                    name: name.to_string(),
-                    data: text.as_bytes().to_vec(),
-                })
-                .collect(),
-        )
-        .expect("chart")
+        crate::chart::test_chart(files)
     }
 
     const SUB: &str = "apiVersion: v2\nname: worker\nversion: 0.1.0\n";

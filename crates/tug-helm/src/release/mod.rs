@@ -118,23 +118,71 @@ pub struct SortedManifests {
 /// Splits, classifies and sorts rendered files (path to text; `NOTES.txt` already removed).
 /// Files whose base name starts with `_` and whitespace-only files are skipped.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<SortedManifests, ManifestError> {
-    let mut sorted = SortedManifests::default();
+    let mut documents = Vec::new();
     for (path, content) in files {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        for document in split_documents(content) {
-            let head = read_head(document).map_err(|message| ManifestError {
-                path: path.clone(),
-                message,
-            })?;
-            classify(path, document, head, &mut sorted);
-        }
+        documents.extend(
+            split_documents(content)
+                .into_iter()
+                .map(|d| (path.as_str(), d)),
+        );
+    }
+    let heads = read_heads(&documents);
+    let mut sorted = SortedManifests::default();
+    for ((path, document), head) in documents.into_iter().zip(heads) {
+        let head = head.map_err(|message| ManifestError {
+            path: path.to_string(),
+            message,
+        })?;
+        classify(path, document, head, &mut sorted);
     }
     sort_by_install_order(&mut sorted.hooks, |h| &h.kind);
     sort_by_install_order(&mut sorted.documents, |d| &d.head.kind);
     Ok(sorted)
+}
+
+/// Below this many documents, reading heads on one thread is cheaper than starting others.
+const PARALLEL_HEADS_FROM: usize = 64;
+/// Parsing recurses over a document's depth (bounded by the YAML reader); this leaves room for
+/// it in unoptimised builds too.
+const HEAD_THREAD_STACK: usize = 16 << 20;
+
+/// Reads every document's head, in order. Parsing each document is most of the time Helm's
+/// release step takes, and documents are independent, so large releases spread it over the
+/// available cores.
+fn read_heads(documents: &[(&str, &str)]) -> Vec<Result<Head, String>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || documents.len() < PARALLEL_HEADS_FROM {
+        return documents.iter().map(|(_, d)| read_head(d)).collect();
+    }
+    let chunk = documents.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = documents
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .stack_size(HEAD_THREAD_STACK)
+                    .spawn_scoped(scope, move || {
+                        part.iter().map(|(_, d)| read_head(d)).collect::<Vec<_>>()
+                    })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .zip(documents.chunks(chunk))
+            .flat_map(|(worker, part)| match worker {
+                Ok(w) => match w.join() {
+                    Ok(heads) => heads,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                // No thread to be had: read this part here.
+                Err(_) => part.iter().map(|(_, d)| read_head(d)).collect(),
+            })
+            .collect()
+    })
 }
 
 fn classify(path: &str, document: &str, head: Head, sorted: &mut SortedManifests) {
@@ -195,12 +243,20 @@ fn go_atoi(s: &str) -> Option<i64> {
 
 /// Appends one document as Helm writes it into a manifest: `---\n# Source: <path>\n<text>\n`.
 pub fn write_source(out: &mut String, path: &str, text: &str) {
+    out.reserve(SOURCE_LINE_EXTRA + path.len() + text.len());
     let _ = write!(out, "---\n# Source: {path}\n{text}\n");
 }
 
+/// The bytes [`write_source`] adds around a path and a text.
+const SOURCE_LINE_EXTRA: usize = "---\n# Source: \n\n".len();
+
 /// The release manifest: the documents in order, each with its source line.
 pub fn manifest_text(documents: &[Document]) -> String {
-    let mut out = String::new();
+    let size = documents
+        .iter()
+        .map(|d| SOURCE_LINE_EXTRA + d.path.len() + d.content.len())
+        .sum();
+    let mut out = String::with_capacity(size);
     for d in documents {
         write_source(&mut out, &d.path, &d.content);
     }
@@ -283,6 +339,42 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("YAML parse error on c/templates/l.yaml: error unmarshaling JSON"));
+    }
+
+    #[test]
+    fn large_releases_keep_document_order_and_report_the_first_invalid_file() {
+        let many = |prefix: &str| {
+            (0..100)
+                .map(|i| format!("kind: ConfigMap\nmetadata:\n  name: {prefix}{i}\n"))
+                .collect::<Vec<_>>()
+                .join("---\n")
+        };
+        let (a, b) = (many("a"), many("b"));
+        let sorted = sort_manifests(&files(&[
+            ("c/templates/a.yaml", &a),
+            ("c/templates/b.yaml", &b),
+        ]))
+        .unwrap();
+        let names: Vec<String> = sorted
+            .documents
+            .iter()
+            .map(|d| d.head.metadata.as_ref().unwrap().name.clone())
+            .collect();
+        let expected: Vec<String> = (0..100)
+            .map(|i| format!("a{i}"))
+            .chain((0..100).map(|i| format!("b{i}")))
+            .collect();
+        assert_eq!(names, expected);
+
+        let bad_b = format!("{b}---\n- not a mapping\n");
+        let bad_c = format!("{a}---\nkey: [unclosed\n");
+        let err = sort_manifests(&files(&[
+            ("c/templates/a.yaml", &a),
+            ("c/templates/b.yaml", &bad_b),
+            ("c/templates/c.yaml", &bad_c),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.path, "c/templates/b.yaml");
     }
 
     #[test]

@@ -14,6 +14,9 @@ use tug_helm::values::ValueOptions;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Render a chart locally and print the release manifest.
+    ///
+    /// The release namespace is `-n/--namespace` when given, else `default` as in Helm (not
+    /// the `flux-system` the flag's help shows for cluster commands).
     Template(TemplateArgs),
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod git;
+pub mod oracle;
 pub mod programs;
 pub mod simulator;
 

@@ -6,12 +6,15 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{GitRepository, Kustomization};
+use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 
 /// Every CRD tug installs, in the order they are applied.
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         with_flux_status_default(GitRepository::crd()),
+        with_flux_status_default(OCIRepository::crd()),
+        with_flux_status_default(HelmRepository::crd()),
+        with_flux_status_default(HelmChart::crd()),
         with_flux_status_default(Kustomization::crd()),
     ]
 }
@@ -66,10 +69,39 @@ mod tests {
             names,
             [
                 "gitrepositories.source.toolkit.fluxcd.io",
+                "ocirepositories.source.toolkit.fluxcd.io",
+                "helmrepositories.source.toolkit.fluxcd.io",
+                "helmcharts.source.toolkit.fluxcd.io",
                 "kustomizations.kustomize.toolkit.fluxcd.io"
             ]
         );
-        let ks = &crds[1];
+        let short = |i: usize| crds[i].spec.names.short_names.clone().unwrap_or_default();
+        assert_eq!(short(1), ["ocirepo"]);
+        assert_eq!(short(2), ["helmrepo"]);
+        assert_eq!(short(3), ["hc"]);
+        let columns = |i: usize| -> Vec<String> {
+            crds[i].spec.versions[0]
+                .additional_printer_columns
+                .iter()
+                .flatten()
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        assert_eq!(columns(1), ["URL", "Ready", "Status", "Age"]);
+        assert_eq!(columns(2), ["URL", "Age", "Ready", "Status"]);
+        assert_eq!(
+            columns(3),
+            [
+                "Chart",
+                "Version",
+                "Source Kind",
+                "Source Name",
+                "Age",
+                "Ready",
+                "Status"
+            ]
+        );
+        let ks = &crds[4];
         assert_eq!(
             ks.spec.names.short_names.as_deref(),
             Some(&["ks".to_string()][..])

@@ -10,12 +10,19 @@
 pub mod conditions;
 pub mod crds;
 pub mod duration;
+pub mod helm_source;
 pub mod kustomization;
 pub mod meta;
+pub mod oci;
 pub mod revision;
 pub mod source;
 
+pub use helm_source::{
+    HelmChart, HelmChartSpec, HelmChartStatus, HelmRepository, HelmRepositorySpec,
+    HelmRepositoryStatus,
+};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
+pub use oci::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};
 pub use source::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
 
 /// The field manager tug uses for every write unless configured otherwise.

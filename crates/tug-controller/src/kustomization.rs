@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tug_api::conditions::{self, reason};
 use tug_api::kustomization::ResourceInventory;
-use tug_api::{GitRepository, Kustomization, KustomizationStatus};
+use tug_api::{GitRepository, Kustomization, KustomizationStatus, OCIRepository};
 use tug_apply::{inventory, prune, Action as Change, Applier, ApplyOptions, Discovery, Owner};
 use tug_source::Storage;
 
@@ -66,50 +66,34 @@ impl Context {
     }
 }
 
-/// The controller over `api`, also triggered by the GitRepositories of `sources` (when their
-/// artifact moves to a revision a Kustomization has not attempted) and by the Kustomizations
-/// it depends on (when they change, e.g. become Ready), so neither waits for an interval.
+/// The source kinds a Kustomization applies from, watched so that a new artifact triggers the
+/// Kustomizations that use it.
+pub struct Sources {
+    pub git: Api<GitRepository>,
+    pub oci: Api<OCIRepository>,
+}
+
+/// The controller over `api`, also triggered by the sources in `sources` (when their artifact
+/// moves to a revision a Kustomization has not attempted) and by the Kustomizations it
+/// depends on (when they change, e.g. become Ready), so neither waits for an interval.
 pub fn controller(
     api: Api<Kustomization>,
-    sources: Api<GitRepository>,
+    sources: Sources,
     options: &WatchOptions,
     concurrency: u16,
 ) -> Controller<Kustomization> {
     let config = options.watcher_config();
     let ctrl = crate::watch::controller(api.clone(), options, concurrency);
     let store = ctrl.store();
-    let by_source = store.clone();
-    ctrl.watches(sources, config.clone(), move |repo: GitRepository| {
-        let revision = repo
-            .status
-            .as_ref()
-            .and_then(|s| s.artifact.as_ref())
-            .map(|a| a.revision.clone());
-        let repo_ns = repo.namespace().unwrap_or_default();
-        let repo_name = repo.name_any();
-        by_source
-            .state()
-            .into_iter()
-            .filter(|ks| {
-                let src = &ks.spec.source_ref;
-                src.kind == "GitRepository"
-                    && src.name == repo_name
-                    && src
-                        .namespace
-                        .clone()
-                        .or_else(|| ks.namespace())
-                        .is_some_and(|ns| ns == repo_ns)
-            })
-            .filter(|ks| {
-                revision.is_some()
-                    && ks
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.last_attempted_revision.clone())
-                        != revision
-            })
-            .map(|ks| ObjectRef::from_obj(ks.as_ref()))
-            .collect::<Vec<_>>()
+    let by_git = store.clone();
+    let by_oci = store.clone();
+    ctrl.watches(sources.git, config.clone(), move |repo: GitRepository| {
+        let artifact = repo.status.as_ref().and_then(|s| s.artifact.as_ref());
+        users_of_new_artifact(&by_git, "GitRepository", &repo, artifact)
+    })
+    .watches(sources.oci, config.clone(), move |repo: OCIRepository| {
+        let artifact = repo.status.as_ref().and_then(|s| s.artifact.as_ref());
+        users_of_new_artifact(&by_oci, "OCIRepository", &repo, artifact)
     })
     .watches(api, config, move |dep: Kustomization| {
         let dep_ns = dep.namespace().unwrap_or_default();
@@ -129,6 +113,42 @@ pub fn controller(
             .map(|ks| ObjectRef::from_obj(ks.as_ref()))
             .collect::<Vec<_>>()
     })
+}
+
+/// The Kustomizations applying from `source` (of `kind`) that have not yet attempted the
+/// revision of its `artifact`.
+fn users_of_new_artifact<S: ResourceExt>(
+    store: &kube::runtime::reflector::Store<Kustomization>,
+    kind: &str,
+    source: &S,
+    artifact: Option<&tug_api::meta::Artifact>,
+) -> Vec<ObjectRef<Kustomization>> {
+    let Some(revision) = artifact.map(|a| a.revision.as_str()) else {
+        return Vec::new();
+    };
+    let source_ns = source.namespace().unwrap_or_default();
+    let source_name = source.name_any();
+    store
+        .state()
+        .into_iter()
+        .filter(|ks| {
+            let src = &ks.spec.source_ref;
+            src.kind == kind
+                && src.name == source_name
+                && src
+                    .namespace
+                    .clone()
+                    .or_else(|| ks.namespace())
+                    .is_some_and(|ns| ns == source_ns)
+        })
+        .filter(|ks| {
+            ks.status
+                .as_ref()
+                .and_then(|s| s.last_attempted_revision.as_deref())
+                != Some(revision)
+        })
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
 }
 
 /// One reconcile: the finalizer first (added on first sight; on deletion the inventory is
@@ -749,34 +769,42 @@ async fn source_artifact(
     namespace: &str,
 ) -> Result<tug_api::meta::Artifact, Failure> {
     let src = &ks.spec.source_ref;
-    if src.kind != "GitRepository" {
-        return Err(Failure::stalled(
-            reason::ARTIFACT_FAILED,
-            format!("source kind '{}' is not supported yet", src.kind),
-        ));
-    }
     let src_ns = src
         .namespace
         .clone()
         .unwrap_or_else(|| namespace.to_string());
     let name = format!("{}/{src_ns}/{}", src.kind, src.name);
-    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &src_ns);
-    let repo = api
-        .get_opt(&src.name)
-        .await
-        .map_err(|e| {
-            Failure::new(
+    let read_failed = |e: kube::Error| {
+        Failure::new(
+            reason::ARTIFACT_FAILED,
+            format!("reading {name}: {}", tug_apply::describe(&e)),
+        )
+    };
+    let artifact = match src.kind.as_str() {
+        "GitRepository" => Api::<GitRepository>::namespaced(ctx.client.clone(), &src_ns)
+            .get_opt(&src.name)
+            .await
+            .map_err(read_failed)?
+            .map(|r| r.status.and_then(|s| s.artifact)),
+        "OCIRepository" => Api::<OCIRepository>::namespaced(ctx.client.clone(), &src_ns)
+            .get_opt(&src.name)
+            .await
+            .map_err(read_failed)?
+            .map(|r| r.status.and_then(|s| s.artifact)),
+        other => {
+            return Err(Failure::stalled(
                 reason::ARTIFACT_FAILED,
-                format!("reading {name}: {}", tug_apply::describe(&e)),
-            )
-        })?
-        .ok_or_else(|| {
-            Failure::new(
-                reason::ARTIFACT_FAILED,
-                format!("Source '{name}' not found"),
-            )
-        })?;
-    repo.status.and_then(|s| s.artifact).ok_or_else(|| {
+                format!("source kind '{other}' is not supported yet"),
+            ))
+        }
+    };
+    let Some(artifact) = artifact else {
+        return Err(Failure::new(
+            reason::ARTIFACT_FAILED,
+            format!("Source '{name}' not found"),
+        ));
+    };
+    artifact.ok_or_else(|| {
         Failure::new(
             reason::ARTIFACT_FAILED,
             format!(

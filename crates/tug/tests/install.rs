@@ -133,6 +133,30 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
             "gitrepositories",
         ),
         (
+            "ocirepository.yaml",
+            "source.toolkit.fluxcd.io",
+            "OCIRepository",
+            "ocirepositories",
+        ),
+        (
+            "helmrepository.yaml",
+            "source.toolkit.fluxcd.io",
+            "HelmRepository",
+            "helmrepositories",
+        ),
+        (
+            "helmrepository-oci.yaml",
+            "source.toolkit.fluxcd.io",
+            "HelmRepository",
+            "helmrepositories",
+        ),
+        (
+            "helmchart.yaml",
+            "source.toolkit.fluxcd.io",
+            "HelmChart",
+            "helmcharts",
+        ),
+        (
             "kustomization.yaml",
             "kustomize.toolkit.fluxcd.io",
             "Kustomization",
@@ -167,6 +191,9 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
         );
         if kind == "GitRepository" && file == "gitrepository.yaml" {
             assert_eq!(got["spec"]["timeout"], "60s", "Flux's default timeout");
+        }
+        if file == "helmrepository-oci.yaml" {
+            assert_eq!(got["spec"]["provider"], "generic", "Flux's default provider");
         }
     }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tug_api::{GitRepository, Kustomization};
+use tug_api::{GitRepository, Kustomization, OCIRepository};
 use tug_controller::endpoints::{self, State};
 use tug_controller::leader::{self, Elector, LeaseTiming};
 use tug_controller::metrics::{self, Metrics};
@@ -236,15 +236,22 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         metrics.set_leader(true);
     }
 
-    let (sources, kustomizations): (Api<GitRepository>, Api<Kustomization>) =
+    let scoped = |client: &kube::Client| {
         if args.watch_all_namespaces {
-            (Api::all(client.clone()), Api::all(client.clone()))
+            (Api::all(client.clone()), Api::all(client.clone()), Api::all(client.clone()))
         } else {
             (
                 Api::namespaced(client.clone(), &cluster.namespace),
                 Api::namespaced(client.clone(), &cluster.namespace),
+                Api::namespaced(client.clone(), &cluster.namespace),
             )
-        };
+        }
+    };
+    let (sources, oci_sources, kustomizations): (
+        Api<GitRepository>,
+        Api<OCIRepository>,
+        Api<Kustomization>,
+    ) = scoped(&client);
     let watch = WatchOptions {
         label_selector: args.watch_label_selector.clone(),
     };
@@ -272,7 +279,11 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
     ks_ctx.strict_substitutions = strict;
     ks_ctx.requeue_dependency = args.requeue_dependency;
     ks_ctx.metrics = Some(metrics.clone());
-    let ks = kustomization::controller(kustomizations, sources, &watch, args.concurrent)
+    let ks_sources = kustomization::Sources {
+        git: sources,
+        oci: oci_sources,
+    };
+    let ks = kustomization::controller(kustomizations, ks_sources, &watch, args.concurrent)
         .graceful_shutdown_on(stopped())
         .run(
             metrics::instrument(

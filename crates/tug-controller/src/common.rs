@@ -117,6 +117,32 @@ pub fn requested_at<K: Resource>(obj: &K) -> Option<String> {
         .cloned()
 }
 
+/// The data of the Secret `namespace/name`, or Flux's message when it does not exist (the
+/// reconcile reports it in the object's conditions).
+pub async fn secret_data(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<std::collections::BTreeMap<String, Vec<u8>>, String>, Error> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client.clone(), namespace);
+    let secret = api
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::kube(format!("reading Secret {namespace}/{name}"), e))?;
+    Ok(match secret {
+        Some(s) => Ok(s
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect()),
+        None => Err(format!(
+            "failed to get secret '{namespace}/{name}': secrets \"{name}\" not found"
+        )),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

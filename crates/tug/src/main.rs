@@ -118,6 +118,12 @@ enum GetCommand {
 enum GetSources {
     /// GitRepositories.
     Git(GetArgs),
+    /// OCIRepositories.
+    Oci(GetArgs),
+    /// HelmRepositories.
+    Helm(GetArgs),
+    /// HelmCharts.
+    Chart(GetArgs),
     /// Every kind of source.
     All(GetArgs),
 }
@@ -136,6 +142,12 @@ enum CreateCommand {
 enum CreateSource {
     /// Create a GitRepository.
     Git(cmd::create::GitArgs),
+    /// Create an OCIRepository.
+    Oci(cmd::create_source::OciArgs),
+    /// Create a HelmRepository.
+    Helm(cmd::create_source::HelmArgs),
+    /// Create a HelmChart.
+    Chart(cmd::create_source::ChartArgs),
 }
 
 #[derive(clap::Args)]
@@ -176,6 +188,24 @@ enum TargetCommand {
 enum SourceTarget {
     /// A GitRepository.
     Git(NameArg),
+    /// An OCIRepository.
+    Oci(NameArg),
+    /// A HelmRepository.
+    Helm(NameArg),
+    /// A HelmChart.
+    Chart(NameArg),
+}
+
+impl SourceTarget {
+    fn kind_and_name(self) -> (cmd::objects::Kind, String) {
+        use cmd::objects::Kind;
+        match self {
+            SourceTarget::Git(a) => (Kind::GitRepository, a.name),
+            SourceTarget::Oci(a) => (Kind::OCIRepository, a.name),
+            SourceTarget::Helm(a) => (Kind::HelmRepository, a.name),
+            SourceTarget::Chart(a) => (Kind::HelmChart, a.name),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -190,19 +220,26 @@ enum ReconcileCommand {
 
 fn target(command: TargetCommand) -> (cmd::objects::Kind, String) {
     match command {
-        TargetCommand::Source(SourceTarget::Git(a)) => (cmd::objects::Kind::GitRepository, a.name),
+        TargetCommand::Source(source) => source.kind_and_name(),
         TargetCommand::Kustomization(a) => (cmd::objects::Kind::Kustomization, a.name),
     }
 }
 
 async fn run_get(cluster: &cluster::ClusterArgs, command: GetCommand) -> anyhow::Result<ExitCode> {
     use cmd::objects::{get, Kind};
+    let all: Vec<Kind> = cmd::objects::SOURCE_KINDS
+        .iter()
+        .copied()
+        .chain([Kind::Kustomization])
+        .collect();
     let (kinds, args): (&[Kind], GetArgs) = match command {
-        GetCommand::Sources(GetSources::Git(a)) | GetCommand::Sources(GetSources::All(a)) => {
-            (&[Kind::GitRepository], a)
-        }
+        GetCommand::Sources(GetSources::Git(a)) => (&[Kind::GitRepository], a),
+        GetCommand::Sources(GetSources::Oci(a)) => (&[Kind::OCIRepository], a),
+        GetCommand::Sources(GetSources::Helm(a)) => (&[Kind::HelmRepository], a),
+        GetCommand::Sources(GetSources::Chart(a)) => (&[Kind::HelmChart], a),
+        GetCommand::Sources(GetSources::All(a)) => (cmd::objects::SOURCE_KINDS, a),
         GetCommand::Kustomizations(a) => (&[Kind::Kustomization], a),
-        GetCommand::All(a) => (&[Kind::GitRepository, Kind::Kustomization], a),
+        GetCommand::All(a) => (&all[..], a),
     };
     if args.watch {
         let [kind] = kinds else {
@@ -275,17 +312,21 @@ fn main() -> ExitCode {
             Command::Create(CreateCommand::Source(CreateSource::Git(args))) => {
                 cmd::create::git(&cli.cluster, args).await
             }
+            Command::Create(CreateCommand::Source(CreateSource::Oci(args))) => {
+                cmd::create_source::oci(&cli.cluster, args).await
+            }
+            Command::Create(CreateCommand::Source(CreateSource::Helm(args))) => {
+                cmd::create_source::helm(&cli.cluster, args).await
+            }
+            Command::Create(CreateCommand::Source(CreateSource::Chart(args))) => {
+                cmd::create_source::chart(&cli.cluster, args).await
+            }
             Command::Create(CreateCommand::Kustomization(args)) => {
                 cmd::create::kustomization(&cli.cluster, args).await
             }
-            Command::Reconcile(ReconcileCommand::Source(SourceTarget::Git(a))) => {
-                cmd::objects::reconcile(
-                    &cli.cluster,
-                    cmd::objects::Kind::GitRepository,
-                    &a.name,
-                    false,
-                )
-                .await
+            Command::Reconcile(ReconcileCommand::Source(source)) => {
+                let (kind, name) = source.kind_and_name();
+                cmd::objects::reconcile(&cli.cluster, kind, &name, false).await
             }
             Command::Reconcile(ReconcileCommand::Kustomization(a)) => {
                 cmd::objects::reconcile(

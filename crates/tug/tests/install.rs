@@ -193,7 +193,10 @@ async fn install_is_idempotent_and_crds_serve_flux_samples() {
             assert_eq!(got["spec"]["timeout"], "60s", "Flux's default timeout");
         }
         if file == "helmrepository-oci.yaml" {
-            assert_eq!(got["spec"]["provider"], "generic", "Flux's default provider");
+            assert_eq!(
+                got["spec"]["provider"], "generic",
+                "Flux's default provider"
+            );
         }
     }
 

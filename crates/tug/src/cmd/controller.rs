@@ -238,7 +238,11 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
 
     let scoped = |client: &kube::Client| {
         if args.watch_all_namespaces {
-            (Api::all(client.clone()), Api::all(client.clone()), Api::all(client.clone()))
+            (
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+            )
         } else {
             (
                 Api::namespaced(client.clone(), &cluster.namespace),

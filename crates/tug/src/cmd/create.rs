@@ -174,7 +174,11 @@ pub async fn kustomization(cluster: &ClusterArgs, args: KustomizationArgs) -> Re
     write(cluster, obj, args.export).await
 }
 
-async fn write(cluster: &ClusterArgs, obj: Value, export_only: bool) -> Result<ExitCode> {
+pub(crate) async fn write(
+    cluster: &ClusterArgs,
+    obj: Value,
+    export_only: bool,
+) -> Result<ExitCode> {
     if export_only {
         return export(&[obj]);
     }

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod controller;
 pub mod create;
+pub mod create_source;
 pub mod helm;
 pub mod install;
 pub mod kustomization;

@@ -1,5 +1,5 @@
 //! The verbs the flux CLI offers on its objects: `get`, `suspend`, `resume`, `delete` and
-//! `reconcile`, for GitRepositories (`source git`) and Kustomizations.
+//! `reconcile`, for sources (`source git|oci|helm|chart`) and Kustomizations.
 
 use crate::cluster::{describe_kube_error, ClusterArgs, Connection};
 use crate::ui;
@@ -15,8 +15,19 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     GitRepository,
+    OCIRepository,
+    HelmRepository,
+    HelmChart,
     Kustomization,
 }
+
+/// Every source kind, in the order `tug get sources all` lists them.
+pub const SOURCE_KINDS: &[Kind] = &[
+    Kind::GitRepository,
+    Kind::OCIRepository,
+    Kind::HelmRepository,
+    Kind::HelmChart,
+];
 
 impl Kind {
     pub fn resource(self) -> ApiResource {
@@ -26,6 +37,17 @@ impl Kind {
                 "GitRepository",
                 "gitrepositories",
             ),
+            Kind::OCIRepository => (
+                "source.toolkit.fluxcd.io",
+                "OCIRepository",
+                "ocirepositories",
+            ),
+            Kind::HelmRepository => (
+                "source.toolkit.fluxcd.io",
+                "HelmRepository",
+                "helmrepositories",
+            ),
+            Kind::HelmChart => ("source.toolkit.fluxcd.io", "HelmChart", "helmcharts"),
             Kind::Kustomization => (
                 "kustomize.toolkit.fluxcd.io",
                 "Kustomization",
@@ -44,6 +66,9 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::GitRepository => "GitRepository",
+            Kind::OCIRepository => "OCIRepository",
+            Kind::HelmRepository => "HelmRepository",
+            Kind::HelmChart => "HelmChart",
             Kind::Kustomization => "Kustomization",
         }
     }
@@ -52,7 +77,9 @@ impl Kind {
     fn revision(self, obj: &DynamicObject) -> String {
         let status = &obj.data["status"];
         let value = match self {
-            Kind::GitRepository => &status["artifact"]["revision"],
+            Kind::GitRepository | Kind::OCIRepository | Kind::HelmRepository | Kind::HelmChart => {
+                &status["artifact"]["revision"]
+            }
             Kind::Kustomization => &status["lastAppliedRevision"],
         };
         value.as_str().unwrap_or("").to_string()
@@ -120,7 +147,13 @@ pub async fn get(
     let conn = cluster.connect().await?;
     conn.server_version().await?;
     let mut out = std::io::stdout().lock();
-    for (i, &kind) in kinds.iter().enumerate() {
+    let scope = if all_namespaces {
+        "any namespace".to_string()
+    } else {
+        format!("{} namespace", cluster.namespace)
+    };
+    let mut tables = 0;
+    for &kind in kinds {
         let api = api(
             &conn,
             kind,
@@ -142,22 +175,21 @@ pub async fn get(
         for obj in &items {
             rows.push(row(kind, obj, all_namespaces, kinds.len() > 1));
         }
-        if i > 0 {
-            writeln!(out)?;
-        }
         if items.is_empty() {
-            ui::failure(&format!(
-                "no {} objects found in {}",
-                kind.name(),
-                if all_namespaces {
-                    "any namespace".to_string()
-                } else {
-                    format!("{} namespace", cluster.namespace)
-                }
-            ));
+            // Listing several kinds, as `flux get all`, shows only those that have objects.
+            if kinds.len() == 1 {
+                ui::failure(&format!("no {} objects found in {scope}", kind.name()));
+            }
             continue;
         }
+        if tables > 0 {
+            writeln!(out)?;
+        }
         write_table(&mut out, &rows)?;
+        tables += 1;
+    }
+    if tables == 0 && kinds.len() > 1 {
+        ui::failure(&format!("no objects found in {scope}"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -421,19 +453,18 @@ pub async fn reconcile(
     }
     if with_source && kind == Kind::Kustomization {
         let source = &obj.data["spec"]["sourceRef"];
-        if source["kind"] == "GitRepository" {
+        let source_kind = match source["kind"].as_str() {
+            Some("GitRepository") => Some(Kind::GitRepository),
+            Some("OCIRepository") => Some(Kind::OCIRepository),
+            _ => None,
+        };
+        if let Some(source_kind) = source_kind {
             let source_name = source["name"].as_str().unwrap_or_default().to_string();
             let mut source_cluster = cluster.clone();
             if let Some(ns) = source["namespace"].as_str() {
                 source_cluster.namespace = ns.to_string();
             }
-            Box::pin(reconcile(
-                &source_cluster,
-                Kind::GitRepository,
-                &source_name,
-                false,
-            ))
-            .await?;
+            Box::pin(reconcile(&source_cluster, source_kind, &source_name, false)).await?;
         }
     }
     let requested = k8s_openapi::jiff::Timestamp::now().to_string();
@@ -486,8 +517,10 @@ async fn wait_handled(
                 ui::success(&format!("{} reconciliation completed", kind.name()));
                 let revision = kind.handled_revision(&obj);
                 match kind {
-                    Kind::GitRepository => ui::success(&format!("fetched revision {revision}")),
                     Kind::Kustomization => ui::success(&format!("applied revision {revision}")),
+                    Kind::HelmChart => ui::success(&format!("pulled chart version {revision}")),
+                    _ if revision.is_empty() => {}
+                    _ => ui::success(&format!("fetched revision {revision}")),
                 }
                 return Ok(ExitCode::SUCCESS);
             }

@@ -285,15 +285,23 @@ pub(crate) struct AuthCache {
 }
 
 impl AuthCache {
+    /// A bearer token for this scope, else basic auth when the registry asked for it (basic
+    /// auth is per registry, not per scope).
     pub(crate) fn get(&self, registry: &str, scope: &str) -> Option<Authorization> {
         let entries = self.entries.lock().ok()?;
-        match entries.get(&(registry.to_string(), scope.to_string()))? {
+        let scoped = entries.get(&(registry.to_string(), scope.to_string()));
+        let any = || entries.get(&(registry.to_string(), String::new()));
+        match scoped.or_else(any)? {
             Authorization::Bearer { until, .. } if *until <= Instant::now() => None,
             a => Some(a.clone()),
         }
     }
 
     pub(crate) fn put(&self, registry: &str, scope: &str, auth: Authorization) {
+        let scope = match auth {
+            Authorization::Basic => "",
+            Authorization::Bearer { .. } => scope,
+        };
         if let Ok(mut entries) = self.entries.lock() {
             entries.insert((registry.to_string(), scope.to_string()), auth);
         }
@@ -302,6 +310,7 @@ impl AuthCache {
     pub(crate) fn forget(&self, registry: &str, scope: &str) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(&(registry.to_string(), scope.to_string()));
+            entries.remove(&(registry.to_string(), String::new()));
         }
     }
 }

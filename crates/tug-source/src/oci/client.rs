@@ -237,40 +237,66 @@ impl Client {
     /// The repository's tags, following the registry's `Link` pagination; `page_size` asks
     /// for pages of that many (`n=`), else the registry's default.
     pub fn list_tags(&self, repo: &OciUrl, page_size: Option<u32>) -> Result<Vec<String>> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
+        let url = format!("{}/tags/list", self.base(repo));
         let what = format!("tags of {}", repo.repository_name());
-        let mut url = format!("{}/tags/list", self.base(repo));
+        self.paged_list(repo, url, page_size, "tags", &what)
+    }
+
+    /// The registry's repositories (`/v2/_catalog`, which many public registries refuse),
+    /// following its `Link` pagination.
+    pub fn list_repositories(
+        &self,
+        registry: &OciUrl,
+        page_size: Option<u32>,
+    ) -> Result<Vec<String>> {
+        let url = format!("{}://{}/v2/_catalog", self.scheme, registry.registry);
+        let what = format!("catalog of {}", registry.registry);
+        self.paged_list(registry, url, page_size, "repositories", &what)
+    }
+
+    fn paged_list(
+        &self,
+        repo: &OciUrl,
+        mut url: String,
+        page_size: Option<u32>,
+        key: &str,
+        what: &str,
+    ) -> Result<Vec<String>> {
         if let Some(n) = page_size {
             url.push_str(&format!("?n={n}"));
         }
-        let mut tags = Vec::new();
+        let mut items = Vec::new();
         for _page in 0..100_000 {
             let resp = self.send(repo, Access::Pull, Method::GET, &url, &|r| Ok(r))?;
-            let resp = check(resp, repo, &what)?;
+            let resp = check(resp, repo, what)?;
             let next = header_str(resp.headers(), header::LINK.as_str()).and_then(next_link);
-            let bytes = read_bounded(resp, MAX_JSON_BYTES, &what, repo)?;
-            let page: Page =
+            let bytes = read_bounded(resp, MAX_JSON_BYTES, what, repo)?;
+            let mut page: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(&bytes).map_err(|e| Error::InvalidManifest {
-                    what: what.clone(),
+                    what: what.to_string(),
                     cause: e.to_string(),
                 })?;
-            tags.extend(page.tags.unwrap_or_default());
+            // `null` when empty, for some registries.
+            if let Some(list) = page.remove(key).filter(|v| !v.is_null()) {
+                let list: Vec<String> =
+                    serde_json::from_value(list).map_err(|e| Error::InvalidManifest {
+                        what: what.to_string(),
+                        cause: e.to_string(),
+                    })?;
+                items.extend(list);
+            }
             match next {
                 Some(link) if link.starts_with('/') => {
                     url = format!("{}://{}{link}", self.scheme, repo.registry)
                 }
                 Some(link) => url = link,
-                None => return Ok(tags),
+                None => return Ok(items),
             }
         }
         Err(Error::TooLarge {
-            what,
-            size: tags.len() as u64,
-            limit: tags.len() as u64,
+            what: what.to_string(),
+            size: items.len() as u64,
+            limit: items.len() as u64,
         })
     }
 

@@ -82,6 +82,22 @@ impl IgnoreRules {
         IgnoreRules { search }
     }
 
+    /// Exactly `patterns` (relative to the root), without defaults or `.sourceignore` files: the
+    /// flux CLI's `--ignore-paths` when it builds an artifact.
+    pub fn only(patterns: &[String]) -> Self {
+        let root = Path::new(ROOT);
+        let mut search = gix::ignore::Search::default();
+        let _ = search.add_patterns_buffer(
+            patterns.join("\n").as_bytes(),
+            root.join(IGNORE_FILE),
+            Some(root),
+            gix::ignore::search::Ignore {
+                support_precious: false,
+            },
+        );
+        IgnoreRules { search }
+    }
+
     /// Whether `path` (relative to the root, `/`-separated) is excluded.
     pub fn is_ignored(&self, path: &str, is_dir: bool) -> bool {
         self.search
@@ -117,6 +133,15 @@ mod tests {
         assert!(!r.is_ignored("logo.png", false));
         assert!(r.is_ignored("notes.txt", false));
         assert!(r.is_ignored(".gitmodules", false));
+    }
+
+    #[test]
+    fn only_the_given_patterns_apply() {
+        let r = IgnoreRules::only(&["*.txt".to_string(), "!keep.txt".to_string()]);
+        assert!(r.is_ignored("a/notes.txt", false));
+        assert!(!r.is_ignored("keep.txt", false));
+        assert!(!r.is_ignored(".git", true));
+        assert!(!IgnoreRules::only(&[]).is_ignored("logo.png", false));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod error;
 pub mod fetch;
 pub mod ignore;
 pub mod include;
+pub mod oci;
 pub mod reconcile;
 pub mod reference;
 pub mod semver_range;

@@ -261,7 +261,7 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `cmd` (configured by `configure` for a port) until it accepts connections on
     /// that port, trying a few ports. stdout and stderr go to `<dir>/<name>.log`.
-    fn start(
+    pub(crate) fn start(
         name: &'static str,
         dir: tempfile::TempDir,
         build: impl FnMut(&Path, u16) -> Result<Command> + Send + 'static,
@@ -422,7 +422,7 @@ pub struct HttpGitServer {
 
 /// A throwaway certificate authority and a server certificate it signed for `127.0.0.1`
 /// (made with `openssl`). Returns (CA PEM, path of the server's key+certificate PEM).
-fn make_tls_material(dir: &Path) -> Result<(String, PathBuf)> {
+pub(crate) fn make_tls_material(dir: &Path) -> Result<(String, PathBuf)> {
     let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
     openssl(&[
         "req",

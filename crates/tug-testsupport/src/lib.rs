@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod git;
 pub mod oracle;
 pub mod programs;
+pub mod registry;
 pub mod simulator;
 
 pub use cluster::{cluster, TestCluster, TestNamespace};

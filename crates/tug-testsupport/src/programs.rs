@@ -14,11 +14,16 @@ const LIGHTTPD_MODULES: &str = "/usr/lib/lighttpd";
 /// `program` (a name looked up in `PATH`, or an absolute path), or an error naming the
 /// Debian `package` that ships it.
 pub fn require(program: &str, package: &str) -> Result<PathBuf> {
+    require_listed(program, package, DEPS_FILE)
+}
+
+/// [`require`], for a package listed in `deps_file` (one of `scripts/deps/*.txt`).
+pub fn require_listed(program: &str, package: &str, deps_file: &str) -> Result<PathBuf> {
     match find(program) {
         Some(path) => Ok(path),
         None => bail!(
             "`{program}` is not installed: install the Debian package {package} \
-             (`apt-get install {package}`; it is listed in {DEPS_FILE}, which scripts/test installs)"
+             (`apt-get install {package}`; it is listed in {deps_file}, which scripts/test installs)"
         ),
     }
 }

@@ -70,6 +70,18 @@ enum Command {
     Source(cmd::source::Command),
     /// Run the reconcilers (GitRepository, Kustomization) and the artifact server.
     Controller(cmd::controller::Args),
+    /// Push an OCI artifact to a registry.
+    #[command(subcommand)]
+    Push(cmd::artifact::PushCommand),
+    /// Pull an OCI artifact from a registry.
+    #[command(subcommand)]
+    Pull(cmd::artifact::PullCommand),
+    /// Tag an OCI artifact.
+    #[command(subcommand)]
+    Tag(cmd::artifact::TagCommand),
+    /// List OCI artifacts.
+    #[command(subcommand)]
+    List(cmd::artifact::ListCommand),
 }
 
 #[derive(Subcommand)]
@@ -351,6 +363,10 @@ fn main() -> ExitCode {
             }
             Command::Source(command) => cmd::source::run(command).await,
             Command::Controller(args) => cmd::controller::run(&cli.cluster, args).await,
+            Command::Push(command) => cmd::artifact::push(command).await,
+            Command::Pull(command) => cmd::artifact::pull(command).await,
+            Command::Tag(command) => cmd::artifact::tag(command).await,
+            Command::List(command) => cmd::artifact::list(command).await,
         }
     });
     match result {

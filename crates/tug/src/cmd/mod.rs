@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod artifact;
 pub mod check;
 pub mod controller;
 pub mod create;

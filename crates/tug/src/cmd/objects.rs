@@ -297,7 +297,7 @@ pub async fn watch(
 /// The width a revision usually takes: `main@sha1:` and 40 hex digits.
 const REVISION_WIDTH: usize = 50;
 /// Spaces between columns, as kubectl and flux print them.
-const COLUMN_GAP: &str = "   ";
+pub(crate) const COLUMN_GAP: &str = "   ";
 
 fn header(all_namespaces: bool) -> Vec<String> {
     let mut header = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
@@ -308,7 +308,7 @@ fn header(all_namespaces: bool) -> Vec<String> {
 }
 
 /// The widest cell of each column.
-fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
+pub(crate) fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     (0..columns)
         .map(|c| {
@@ -323,7 +323,7 @@ fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
 
 /// One line of a table: cells padded with spaces to their column's width (tabs would
 /// look ragged in a terminal), the last cell as is, no trailing spaces.
-fn format_row(row: &[String], widths: &[usize]) -> String {
+pub(crate) fn format_row(row: &[String], widths: &[usize]) -> String {
     let mut line = String::new();
     for (c, cell) in row.iter().enumerate() {
         if c + 1 == row.len() {

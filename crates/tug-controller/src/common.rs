@@ -143,6 +143,37 @@ pub async fn secret_data(
     })
 }
 
+/// Flux's finalizer on sources: their artifacts are removed from storage before they go.
+pub const SOURCE_FINALIZER: &str = "finalizers.fluxcd.io";
+
+/// Removes every artifact of the source `obj` of `kind` from `storage` (on its deletion).
+pub async fn remove_artifacts<K: Resource>(
+    storage: &tug_source::Storage,
+    kind: &str,
+    obj: &K,
+) -> Result<(), Error> {
+    let dir = tug_source::Storage::artifact_dir(
+        kind,
+        obj.meta().namespace.as_deref().unwrap_or_default(),
+        obj.meta().name.as_deref().unwrap_or_default(),
+    );
+    let storage = storage.clone();
+    let what = format!("removing the artifacts of {kind} {}", key(obj));
+    let removed = tokio::task::spawn_blocking(move || {
+        let removed = storage.garbage_collect(&dir, 0, None)?;
+        if let Some(path) = storage.local_path(&dir) {
+            // Empty now; a concurrent writer's new file keeps it, which is harmless.
+            let _ = std::fs::remove_dir(path);
+        }
+        Ok::<_, tug_source::Error>(removed.len())
+    })
+    .await
+    .map_err(|e| Error::Other(format!("{what}: {e}")))?
+    .map_err(|e| Error::Other(format!("{what}: {e}")))?;
+    tracing::info!(key = %key(obj), kind, removed, "artifacts removed with the source");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::Recorder;
+use kube::runtime::finalizer::{finalizer, Event as Finalizer};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use std::collections::BTreeMap;
@@ -54,14 +55,34 @@ pub fn watcher_config() -> watcher::Config {
     watcher::Config::default().timeout(25)
 }
 
-/// One reconcile, as a sequence of named steps.
+/// One reconcile: the finalizer first (added on first sight; on deletion the object's
+/// artifacts are removed from storage, as Flux does), then the steps of [`reconcile_steps`].
 pub fn reconcile(
     obj: Arc<GitRepository>,
     ctx: Arc<Context>,
 ) -> futures::future::BoxFuture<'static, Result<Action, Error>> {
     // Boxed here so that the future's `Send` is proven at a concrete type (the controller
     // spawns it; rustc cannot prove it through the generic runner's higher-ranked bounds).
-    futures::FutureExt::boxed(reconcile_steps(obj, ctx))
+    futures::FutureExt::boxed(async move {
+        let namespace = obj.namespace().unwrap_or_default();
+        let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+        finalizer(&api, common::SOURCE_FINALIZER, obj, move |event| {
+            let step = match event {
+                Finalizer::Apply(obj) => futures::FutureExt::boxed(reconcile_steps(obj, ctx)),
+                Finalizer::Cleanup(obj) => futures::FutureExt::boxed(async move {
+                    common::remove_artifacts(&ctx.storage, "GitRepository", obj.as_ref()).await?;
+                    Ok(Action::await_change())
+                }),
+            };
+            step
+        })
+        .await
+        .map_err(|e| match e {
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+            other => Error::Other(other.to_string()),
+        })
+    })
 }
 
 async fn reconcile_steps(obj: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Action, Error> {

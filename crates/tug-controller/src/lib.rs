@@ -10,6 +10,7 @@ pub mod gitrepository;
 pub mod kustomization;
 pub mod leader;
 pub mod metrics;
+pub mod ocirepository;
 pub mod post_build;
 pub mod render;
 pub mod status;

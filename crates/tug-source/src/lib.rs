@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod ignore;
 pub mod include;
 pub mod oci;
+pub mod oci_repository;
 pub mod reconcile;
 pub mod reference;
 pub mod semver_range;

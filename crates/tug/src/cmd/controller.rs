@@ -16,7 +16,7 @@ use tug_controller::endpoints::{self, State};
 use tug_controller::leader::{self, Elector, LeaseTiming};
 use tug_controller::metrics::{self, Metrics};
 use tug_controller::watch::WatchOptions;
-use tug_controller::{gitrepository, kustomization};
+use tug_controller::{gitrepository, kustomization, ocirepository};
 use tug_source::Storage;
 
 #[derive(clap::Args)]
@@ -278,6 +278,24 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
                 tracing::debug!(error = %e, "GitRepository controller");
             }
         });
+    let oci_ctx = Arc::new(ocirepository::Context::new(client.clone(), storage.clone()));
+    let oci = tug_controller::watch::controller(oci_sources.clone(), &watch, args.concurrent)
+        .graceful_shutdown_on(stopped())
+        .run(
+            metrics::instrument(
+                metrics.clone(),
+                "source-controller",
+                "OCIRepository",
+                ocirepository::reconcile,
+            ),
+            ocirepository::error_policy,
+            oci_ctx,
+        )
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "OCIRepository controller");
+            }
+        });
     let mut ks_ctx =
         kustomization::Context::new(client.clone(), Some(storage), args.field_manager.clone());
     ks_ctx.strict_substitutions = strict;
@@ -314,7 +332,7 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         concurrent = args.concurrent,
         "controllers started"
     );
-    let controllers = futures::future::join(git, ks);
+    let controllers = futures::future::join3(git, oci, ks);
     let grace = args.graceful_shutdown_timeout;
     let stop_deadline = stopped();
     let controllers = async move {

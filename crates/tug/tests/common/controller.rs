@@ -128,6 +128,11 @@ impl ControllerProcess {
         ctrl
     }
 
+    /// The directory the controller stores artifacts in (`--storage-path`).
+    pub fn storage_path(&self) -> PathBuf {
+        self.dir.join("artifacts")
+    }
+
     /// The port the controller reports for its `what` endpoint ("metrics" or "health").
     fn bound_port(&mut self, what: &str) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(30);

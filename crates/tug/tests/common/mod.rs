@@ -31,7 +31,8 @@ pub mod prelude {
     pub use super::git::Git;
     pub use super::objects::yaml::*;
     pub use super::objects::{
-        Build, GitRepository, Kind, Kustomization, Object, Status, GIT_REPOSITORY, KUSTOMIZATION,
+        Build, GitRepository, Kind, Kustomization, OCIRepository, Object, Status, GIT_REPOSITORY,
+        KUSTOMIZATION, OCI_REPOSITORY,
     };
     pub use super::scene::{secs, Scene};
     pub use super::tug;

@@ -28,6 +28,13 @@ pub const GIT_REPOSITORY: Kind = Kind {
     plural: "gitrepositories",
 };
 
+pub const OCI_REPOSITORY: Kind = Kind {
+    group: "source.toolkit.fluxcd.io",
+    version: "v1",
+    kind: "OCIRepository",
+    plural: "ocirepositories",
+};
+
 impl Kind {
     /// A kind made by a test at run time (a CRD named after the test's namespace). Its
     /// strings are leaked: a few bytes per test process.
@@ -137,6 +144,33 @@ impl GitRepository {
     }
 }
 
+/// A `source.toolkit.fluxcd.io/v1` OCIRepository; by default it pulls `latest` every 10
+/// minutes.
+pub struct OCIRepository(Object);
+
+impl OCIRepository {
+    pub fn new(name: &str) -> Self {
+        OCIRepository(Object::new(OCI_REPOSITORY, name)).interval("10m")
+    }
+
+    pub fn url(self, url: impl Into<String>) -> Self {
+        self.spec("url", url.into())
+    }
+
+    pub fn tag(self, tag: &str) -> Self {
+        self.spec("ref", json!({ "tag": tag }))
+    }
+
+    pub fn semver(self, range: &str) -> Self {
+        self.spec("ref", json!({ "semver": range }))
+    }
+
+    /// Plain HTTP to the registry.
+    pub fn insecure(self, insecure: bool) -> Self {
+        self.spec("insecure", insecure)
+    }
+}
+
 /// A `kustomize.toolkit.fluxcd.io/v1` Kustomization; by default every 10 minutes, without
 /// prune.
 pub struct Kustomization(Object);
@@ -159,6 +193,11 @@ impl Kustomization {
             "sourceRef",
             json!({"kind": "GitRepository", "name": name, "namespace": namespace}),
         )
+    }
+
+    /// The source `kind`/`name` in the Kustomization's namespace.
+    pub fn source_of_kind(self, kind: &str, name: &str) -> Self {
+        self.spec("sourceRef", json!({"kind": kind, "name": name}))
     }
 
     pub fn path(self, path: &str) -> Self {
@@ -229,7 +268,7 @@ macro_rules! builder {
         }
     )*};
 }
-builder!(GitRepository, Kustomization);
+builder!(GitRepository, OCIRepository, Kustomization);
 
 /// What a user reads from a Flux object's status.
 pub trait Status {

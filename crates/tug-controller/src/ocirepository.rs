@@ -1,0 +1,169 @@
+//! The OCIRepository controller: watches OCIRepositories and runs one source reconcile
+//! ([`tug_source::oci_repository::reconcile`]) per change or interval, writing the status only
+//! when it changed and emitting Events on new revisions and failures.
+//!
+//! A poll whose digest did not move costs one manifest request and writes nothing.
+
+use crate::common::{self, Backoff, Error};
+use crate::status::StatusWriter;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::events::Recorder;
+use kube::runtime::finalizer::{finalizer, Event as Finalizer};
+use kube::{Client, ResourceExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tug_api::conditions;
+use tug_api::OCIRepository;
+use tug_source::oci_repository::Inputs;
+use tug_source::reconcile::Outcome;
+use tug_source::Storage;
+
+/// The name Events are reported under, as Flux's controller is named.
+pub const CONTROLLER_NAME: &str = "source-controller";
+
+/// What the reconciler needs, shared by all reconciles.
+pub struct Context {
+    pub client: Client,
+    pub storage: Storage,
+    pub recorder: Recorder,
+    pub backoff: Backoff,
+}
+
+impl Context {
+    pub fn new(client: Client, storage: Storage) -> Self {
+        Context {
+            recorder: Recorder::new(client.clone(), common::reporter(CONTROLLER_NAME)),
+            client,
+            storage,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// One reconcile: the finalizer first (added on first sight; on deletion the object's
+/// artifacts are removed from storage, as Flux does), then the steps of [`reconcile_steps`].
+pub fn reconcile(
+    obj: Arc<OCIRepository>,
+    ctx: Arc<Context>,
+) -> futures::future::BoxFuture<'static, Result<Action, Error>> {
+    futures::FutureExt::boxed(async move {
+        let namespace = obj.namespace().unwrap_or_default();
+        let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+        finalizer(&api, common::SOURCE_FINALIZER, obj, move |event| {
+            let step = match event {
+                Finalizer::Apply(obj) => futures::FutureExt::boxed(reconcile_steps(obj, ctx)),
+                Finalizer::Cleanup(obj) => futures::FutureExt::boxed(remove_artifacts(obj, ctx)),
+            };
+            step
+        })
+        .await
+        .map_err(|e| match e {
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+            other => Error::Other(other.to_string()),
+        })
+    })
+}
+
+/// A deleted OCIRepository's artifacts leave the storage with it.
+async fn remove_artifacts(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action, Error> {
+    common::remove_artifacts(&ctx.storage, "OCIRepository", obj.as_ref()).await?;
+    Ok(Action::await_change())
+}
+
+async fn reconcile_steps(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = common::key(obj.as_ref());
+    // Step 1: a suspended object is left alone until it changes.
+    if obj.spec.suspend {
+        tracing::debug!(%key, "suspended; skipping");
+        return Ok(Action::await_change());
+    }
+    let namespace = obj.namespace().unwrap_or_default();
+    let interval = interval(&obj);
+
+    // Step 2: the registry credentials and TLS material, read fresh each time (Secrets may be
+    // rotated); a missing Secret is reported by the reconcile.
+    let credentials = match &obj.spec.secret_ref {
+        None => None,
+        Some(r) => Some(common::secret_data(&ctx.client, &namespace, &r.name).await?),
+    };
+    let tls = match &obj.spec.cert_secret_ref {
+        None => None,
+        Some(r) => Some(common::secret_data(&ctx.client, &namespace, &r.name).await?),
+    };
+
+    // Step 3: resolve, pull and store on a blocking thread (the registry client blocks).
+    let started = std::time::Instant::now();
+    let (mut status, outcome) = {
+        let obj = obj.clone();
+        let storage = ctx.storage.clone();
+        tokio::task::spawn_blocking(move || {
+            let inputs = Inputs {
+                credentials: credentials.as_ref().map(|r| r.as_ref()),
+                tls: tls.as_ref().map(|r| r.as_ref()),
+            };
+            tug_source::oci_repository::reconcile(&obj, &inputs, &storage)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("{key}: the reconcile thread failed: {e}")))?
+    };
+
+    // Step 4: record what was handled; Flux's CLI waits for these.
+    status.observed_generation = obj.metadata.generation;
+    if let Some(at) = common::requested_at(obj.as_ref()) {
+        status.last_handled_reconcile_at = Some(at);
+    }
+
+    // Step 5: write the status only if it changed.
+    let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+    StatusWriter::new(api, obj.as_ref()).write(&status).await?;
+
+    // Step 6: events and the next run.
+    match outcome {
+        Outcome::NewArtifact(revision) => {
+            tracing::info!(%key, %revision, elapsed = ?started.elapsed(), "stored new artifact");
+            let message = conditions::find(&status.conditions, conditions::READY)
+                .map(|c| c.message.clone())
+                .unwrap_or_else(|| format!("stored artifact for digest '{revision}'"));
+            common::publish(
+                &ctx.recorder,
+                obj.as_ref(),
+                false,
+                conditions::reason::NEW_ARTIFACT,
+                message,
+            )
+            .await;
+            ctx.backoff.succeeded(&key);
+            Ok(Action::requeue(interval))
+        }
+        Outcome::UpToDate(revision) => {
+            tracing::debug!(%key, %revision, "artifact up to date");
+            ctx.backoff.succeeded(&key);
+            Ok(Action::requeue(interval))
+        }
+        Outcome::Failed { reason, message } => {
+            tracing::warn!(%key, %reason, %message, "reconcile failed");
+            common::publish(&ctx.recorder, obj.as_ref(), true, &reason, message).await;
+            if conditions::is_true(&status.conditions, conditions::STALLED) {
+                // An invalid or unsupported spec will not fix itself: wait for it to change.
+                Ok(Action::await_change())
+            } else {
+                Ok(Action::requeue(ctx.backoff.failed(&key)))
+            }
+        }
+    }
+}
+
+/// After an error of the machinery (API unreachable, status write refused): retry with
+/// exponential back-off.
+pub fn error_policy(obj: Arc<OCIRepository>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = common::key(obj.as_ref());
+    tracing::warn!(%key, error = %err, "reconcile error");
+    Action::requeue(ctx.backoff.failed(&key))
+}
+
+/// `spec.interval`; an unparsable one (the CRD's pattern should prevent it) counts as 1 m.
+fn interval(obj: &OCIRepository) -> Duration {
+    tug_api::duration::parse_duration(&obj.spec.interval).unwrap_or(Duration::from_secs(60))
+}

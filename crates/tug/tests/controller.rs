@@ -867,6 +867,23 @@ async fn cli_reconcile_with_source_events_json_logs_stalled_and_delete() {
 
     // A source kind tug does not serve yet: Stalled, saying so.
     s.apply(
+        Kustomization::new("bucket")
+            .prune(true)
+            .path("./")
+            .spec("sourceRef", json!({"kind": "Bucket", "name": "app"})),
+    )
+    .await;
+    let bucket = s
+        .ks_until("bucket", "Stalled", secs(30), |o| {
+            o.condition("Stalled")
+                .is_some_and(|c| c["status"] == "True")
+        })
+        .await;
+    let message = bucket.ready_message();
+    assert!(message.contains("'Bucket' is not supported yet"), "{message}");
+
+    // A served kind whose object is missing: not Stalled, retried until it appears.
+    s.apply(
         Kustomization::new("oci")
             .prune(true)
             .path("./")
@@ -874,13 +891,17 @@ async fn cli_reconcile_with_source_events_json_logs_stalled_and_delete() {
     )
     .await;
     let oci = s
-        .ks_until("oci", "Stalled", secs(30), |o| {
-            o.condition("Stalled")
-                .is_some_and(|c| c["status"] == "True")
+        .ks_until("oci", "Ready=False", secs(30), |o| {
+            o.ready().is_some_and(|c| c["status"] == "False")
         })
         .await;
-    let message = oci.ready_message();
-    assert!(message.contains("not supported yet"), "{message}");
+    assert!(
+        oci.ready_message().contains("Source 'OCIRepository/")
+            && oci.ready_message().ends_with("/app' not found"),
+        "{}",
+        oci.ready_message()
+    );
+    assert!(oci.condition("Stalled").is_none(), "a missing source is retried");
 
     // `tug delete kustomization`: the finalizer prunes what it applied.
     s.tug(&["delete", "kustomization", "app"]).await;

@@ -157,14 +157,15 @@ fn client(args: &RegistryArgs) -> Result<Client> {
     })?)
 }
 
-/// A registry error, with a hint when a plain-HTTP registry was spoken to in TLS.
+/// A registry error, with a hint when a TLS connection failed and the registry may be
+/// serving plain HTTP.
 fn hint(e: oci::Error, args: &RegistryArgs) -> anyhow::Error {
-    let transport = matches!(e, oci::Error::Transport { .. });
-    let e = anyhow::Error::new(e);
-    if transport && !args.insecure_registry {
-        e.context("(a registry served over plain HTTP needs --insecure-registry)")
+    let tls_failed =
+        matches!(&e, oci::Error::Transport { cause, .. } if !cause.contains("tcp connect error"));
+    if tls_failed && !args.insecure_registry {
+        anyhow::anyhow!("{e} (a registry served over plain HTTP needs --insecure-registry)")
     } else {
-        e
+        anyhow::Error::new(e)
     }
 }
 

@@ -375,7 +375,7 @@ fn fetch_local(url: &str, request: &FetchRequest<'_>) -> Result<FetchOutcome> {
 // http, https, ssh, git
 
 /// Installs the process-wide TLS provider reqwest needs (ring, as the rest of the workspace).
-fn ensure_tls_provider() {
+pub(crate) fn ensure_tls_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Fails only when another provider was installed first, which is as good.
@@ -403,7 +403,7 @@ fn config_with_roots(roots: rustls::RootCertStore) -> rustls::ClientConfig {
 /// A TLS configuration that trusts nothing, for plain `http://` remotes: reqwest otherwise loads
 /// every system root certificate (a hundred-odd files) each time a client is built, which is
 /// most of the cost of a no-op poll. Built once per process.
-fn no_tls() -> std::sync::Arc<rustls::ClientConfig> {
+pub(crate) fn no_tls() -> std::sync::Arc<rustls::ClientConfig> {
     static CONFIG: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>> =
         std::sync::OnceLock::new();
     CONFIG
@@ -412,7 +412,7 @@ fn no_tls() -> std::sync::Arc<rustls::ClientConfig> {
 }
 
 /// The system's root certificates, loaded once per process.
-fn system_roots() -> &'static rustls::RootCertStore {
+pub(crate) fn system_roots() -> &'static rustls::RootCertStore {
     static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
     ROOTS.get_or_init(|| {
         let mut roots = rustls::RootCertStore::empty();

@@ -115,9 +115,9 @@ impl HelmError {
         match self {
             HelmError::InvalidUrl { .. } => "URLInvalid",
             HelmError::Config { .. } => "AuthenticationFailed",
-            HelmError::Status { status, .. } if matches!(status, 401 | 403) => {
-                "AuthenticationFailed"
-            }
+            HelmError::Status {
+                status: 401 | 403, ..
+            } => "AuthenticationFailed",
             HelmError::InvalidIndex { .. } => "IndexationFailed",
             HelmError::NoChartName { .. }
             | HelmError::NoChartVersion { .. }

@@ -16,6 +16,7 @@ pub mod archive;
 pub mod auth;
 pub mod error;
 pub mod fetch;
+pub mod helm;
 pub mod ignore;
 pub mod include;
 pub mod oci;

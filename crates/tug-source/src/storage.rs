@@ -1,6 +1,7 @@
 //! Content-addressed artifact storage, laid out as Flux's source-controller lays it out.
 //!
-//! Artifacts live at `<root>/<kind>/<namespace>/<name>/<sha256>.tar.gz` and are served at
+//! Artifacts live at `<root>/<kind>/<namespace>/<name>/<sha256>.tar.gz` (a Helm index at
+//! `.../index-<sha256>.yaml`) and are served at
 //! `http://<advertised address>/<same path>`. Naming files by the digest of their bytes makes
 //! a rewrite of identical content a no-op and lets a consumer verify what it downloaded. Files
 //! are written to a temporary name in the same directory, synced, then renamed into place, so a
@@ -80,6 +81,36 @@ impl Storage {
         revision: &str,
         write: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<Artifact> {
+        self.store_named(dir, revision, "", ".tar.gz", write)
+    }
+
+    /// Stores a copy of the file at `source` as `<prefix><sha256 hex><suffix>` in `dir` (a
+    /// Helm index is `index-<hex>.yaml`), streamed, never read into memory whole.
+    pub fn store_file(
+        &self,
+        dir: &str,
+        revision: &str,
+        prefix: &str,
+        suffix: &str,
+        source: &Path,
+    ) -> Result<Artifact> {
+        self.store_named(dir, revision, prefix, suffix, |w| {
+            let mut f = fs::File::open(source).map_err(|e| Error::storage(source, e))?;
+            io::copy(&mut f, w)
+                .map(|_| ())
+                .map_err(|e| Error::storage(source, e))
+        })
+    }
+
+    /// [`Storage::store`] with the file named `<prefix><sha256 hex><suffix>`.
+    pub fn store_named(
+        &self,
+        dir: &str,
+        revision: &str,
+        prefix: &str,
+        suffix: &str,
+        write: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<Artifact> {
         let dir = dir.trim_matches('/');
         let abs_dir = if dir.is_empty() {
             self.root.clone()
@@ -94,7 +125,7 @@ impl Storage {
         fs::create_dir_all(&abs_dir).map_err(|e| Error::storage(&abs_dir, e))?;
         let temp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
-            .suffix(".tar.gz")
+            .suffix(suffix)
             .tempfile_in(&abs_dir)
             .map_err(|e| Error::storage(&abs_dir, e))?;
         let (hasher, size) = {
@@ -113,7 +144,7 @@ impl Storage {
             .sync_all()
             .map_err(|e| Error::storage(temp.path(), e))?;
         let hex = hex(&hasher.finalize());
-        let file_name = format!("{hex}.tar.gz");
+        let file_name = format!("{prefix}{hex}{suffix}");
         let final_path = abs_dir.join(&file_name);
         if final_path.is_file() {
             // Same bytes already stored: keep the old file, mark it as the newest for retention.
@@ -187,7 +218,8 @@ impl Storage {
                 {
                     removed.push(path);
                 }
-            } else if name.ends_with(".tar.gz") {
+            } else if name.ends_with(".tar.gz") || name.ends_with(".yaml") || name.ends_with(".tgz")
+            {
                 artifacts.push((modified, path));
             }
         }

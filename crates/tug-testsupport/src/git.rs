@@ -11,7 +11,8 @@
 //! Repositories are made with [`GitRepo`]: a work tree with a bare "served" copy that every
 //! server exports, driven by the `git` CLI (tests only; tug itself never runs git).
 
-use crate::programs::{require, require_lighttpd_module};
+use crate::lighttpd::Lighttpd;
+use crate::programs::require;
 use anyhow::{anyhow, bail, Context, Result};
 use std::fs;
 use std::io::Write;
@@ -228,7 +229,7 @@ impl GitRepo {
     }
 }
 
-fn run(cmd: &mut Command) -> Result<String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
         bail!(
@@ -253,7 +254,7 @@ pub struct ServerProcess {
     name: &'static str,
     child: Option<Child>,
     build: Box<BuildCommand>,
-    dir: Option<tempfile::TempDir>,
+    pub(crate) dir: Option<tempfile::TempDir>,
     log: PathBuf,
     pub port: u16,
 }
@@ -420,73 +421,6 @@ pub struct HttpGitServer {
     tls_ca: Option<String>,
 }
 
-/// A throwaway certificate authority and a server certificate it signed for `127.0.0.1`
-/// (made with `openssl`). Returns (CA PEM, path of the server's key+certificate PEM).
-pub(crate) fn make_tls_material(dir: &Path) -> Result<(String, PathBuf)> {
-    let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=tug test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ])?;
-    openssl(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=127.0.0.1",
-    ])?;
-    fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )?;
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "server.ext",
-    ])?;
-    let pem = dir.join("server.pem");
-    let mut both = fs::read(dir.join("server.key"))?;
-    both.extend(fs::read(dir.join("server.crt"))?);
-    fs::write(&pem, both)?;
-    Ok((fs::read_to_string(dir.join("ca.crt"))?, pem))
-}
-
 impl HttpGitServer {
     pub fn start(repos: &RepoRoot) -> Result<Self> {
         Self::start_at(repos.path())
@@ -509,61 +443,37 @@ impl HttpGitServer {
     }
 
     fn start_inner(root: &Path, tls: bool) -> Result<Self> {
-        require("/usr/sbin/lighttpd", "lighttpd")?;
-        if tls {
-            require("openssl", "openssl")?;
-            require_lighttpd_module("mod_openssl", "lighttpd-mod-openssl")?;
-        }
         let backend = git_exec_path()?.join("git-http-backend");
         require(&backend.to_string_lossy(), "git")?;
         let root = root.to_path_buf();
-        let dir = tempfile::Builder::new().prefix("tug-lighttpd-").tempdir()?;
         let root_for_config = root.clone();
-        let (tls_ca, ssl_config) = if tls {
-            let (ca, pem) = make_tls_material(dir.path())?;
-            (
-                Some(ca),
-                format!(
-                    "server.modules += ( \"mod_openssl\" )\nssl.engine = \"enable\"\nssl.pemfile = \"{}\"\n",
-                    pem.display()
-                ),
-            )
-        } else {
-            (None, String::new())
-        };
-        let process = ServerProcess::start("lighttpd", dir, move |dir, port| {
-            fs::write(dir.join("users"), format!("{HTTP_USER}:{HTTP_PASSWORD}\n"))?;
-            // The CGI goes through a wrapper that records each request as it happens (lighttpd's
-            // access log is flushed late), so tests can count round trips.
-            let wrapper = dir.join("git-http-backend.sh");
-            fs::write(
-                &wrapper,
-                format!(
-                    "#!/bin/sh\necho \"$REQUEST_METHOD $PATH_INFO $QUERY_STRING\" >> '{}'\nexec '{}'\n",
-                    dir.join("requests.log").display(),
-                    backend.display()
-                ),
-            )?;
-            fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))?;
-            let backend = wrapper;
-            let docroot = dir.join("htdocs");
-            fs::create_dir_all(&docroot)?;
-            let config = format!(
-                r#"
+        let server = Lighttpd::start(
+            "tug-lighttpd-",
+            tls,
+            &["mod_alias", "mod_cgi", "mod_setenv"],
+            move |dir, _port| {
+                // The CGI goes through a wrapper that records each request as it happens
+                // (lighttpd's access log is flushed late), so tests can count round trips.
+                let wrapper = dir.join("git-http-backend.sh");
+                fs::write(
+                    &wrapper,
+                    format!(
+                        "#!/bin/sh\necho \"$REQUEST_METHOD $PATH_INFO $QUERY_STRING\" >> '{}'\nexec '{}'\n",
+                        dir.join("requests.log").display(),
+                        backend.display()
+                    ),
+                )?;
+                fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))?;
+                let docroot = dir.join("htdocs");
+                fs::create_dir_all(&docroot)?;
+                Ok(format!(
+                    r#"
 server.document-root = "{docroot}"
-server.bind = "127.0.0.1"
-server.port = {port}
-server.errorlog = "{dir}/error.log"
-server.modules = ( "mod_access", "mod_alias", "mod_auth", "mod_authn_file", "mod_cgi", "mod_setenv", "mod_accesslog" )
-accesslog.filename = "{dir}/access.log"
-server.max-request-size = 0
 alias.url = ( "/git/" => "{backend}/", "/private/" => "{backend}/", "/bearer/" => "{backend}/" )
 $HTTP["url"] =~ "^/(git|private|bearer)/" {{
     cgi.assign = ( "" => "" )
     setenv.add-environment = ( "GIT_PROJECT_ROOT" => "{root}", "GIT_HTTP_EXPORT_ALL" => "1", "GIT_CONFIG_COUNT" => "1", "GIT_CONFIG_KEY_0" => "safe.directory", "GIT_CONFIG_VALUE_0" => "*" )
 }}
-auth.backend = "plain"
-auth.backend.plain.userfile = "{dir}/users"
 auth.require = ( "/private/" => ( "method" => "basic", "realm" => "git", "require" => "valid-user" ) )
 $HTTP["url"] =~ "^/bearer/" {{
     $REQUEST_HEADER["Authorization"] != "Bearer {BEARER_TOKEN}" {{
@@ -571,20 +481,16 @@ $HTTP["url"] =~ "^/bearer/" {{
     }}
 }}
 "#,
-                docroot = docroot.display(),
-                dir = dir.display(),
-                backend = backend.display(),
-                root = root_for_config.display(),
-            );
-            fs::write(dir.join("lighttpd.conf"), config + &ssl_config)?;
-            let mut cmd = Command::new("/usr/sbin/lighttpd");
-            cmd.arg("-D").arg("-f").arg(dir.join("lighttpd.conf"));
-            Ok(cmd)
-        })?;
+                    docroot = docroot.display(),
+                    backend = wrapper.display(),
+                    root = root_for_config.display(),
+                ))
+            },
+        )?;
         Ok(HttpGitServer {
-            process,
+            process: server.process,
             root,
-            tls_ca,
+            tls_ca: server.tls_ca,
         })
     }
 

@@ -2,8 +2,10 @@
 //! binary, shared by its tests, a namespace per test), a node and pod simulator, and real Git
 //! servers on loopback. No mocks.
 
+pub mod chartrepo;
 pub mod cluster;
 pub mod git;
+mod lighttpd;
 pub mod oracle;
 pub mod programs;
 pub mod registry;

@@ -6,7 +6,8 @@
 //! killed when the handle is dropped. Its access log is kept, so tests can count the requests
 //! a client made ([`Registry::requests`]).
 
-use crate::git::{make_tls_material, ServerProcess};
+use crate::git::ServerProcess;
+use crate::lighttpd::make_tls_material;
 use crate::programs::require_listed;
 use anyhow::{bail, Context, Result};
 use std::fs;

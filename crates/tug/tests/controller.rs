@@ -880,7 +880,10 @@ async fn cli_reconcile_with_source_events_json_logs_stalled_and_delete() {
         })
         .await;
     let message = bucket.ready_message();
-    assert!(message.contains("'Bucket' is not supported yet"), "{message}");
+    assert!(
+        message.contains("'Bucket' is not supported yet"),
+        "{message}"
+    );
 
     // A served kind whose object is missing: not Stalled, retried until it appears.
     s.apply(
@@ -901,7 +904,10 @@ async fn cli_reconcile_with_source_events_json_logs_stalled_and_delete() {
         "{}",
         oci.ready_message()
     );
-    assert!(oci.condition("Stalled").is_none(), "a missing source is retried");
+    assert!(
+        oci.condition("Stalled").is_none(),
+        "a missing source is retried"
+    );
 
     // `tug delete kustomization`: the finalizer prunes what it applied.
     s.tug(&["delete", "kustomization", "app"]).await;

@@ -42,7 +42,11 @@ async fn unchanged_artifacts_cost_one_manifest_head_per_poll_and_no_download() {
         .await;
     }
     s.eventually("every OCIRepository Ready", secs(120), || async {
-        let list = s.api(OCI_REPOSITORY).list(&Default::default()).await.unwrap();
+        let list = s
+            .api(OCI_REPOSITORY)
+            .list(&Default::default())
+            .await
+            .unwrap();
         list.items.iter().filter(|o| o.is_ready()).count() == SOURCES
     })
     .await;

@@ -58,6 +58,13 @@ fn check_api_version(chart_yaml: &[u8]) -> Result<(), LoadError> {
 
 /// Loads a chart directory, leaving out what its `.helmignore` names.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    let (files, mut budget) = dir_files(dir)?;
+    load_files_within(files, &mut budget)
+}
+
+/// The files of a chart directory that Helm loads (and packages): `.helmignore` applied, in
+/// Go's walk order, links followed while they stay inside the chart.
+pub(crate) fn dir_files(dir: &Path) -> Result<(Vec<File>, Budget), LoadError> {
     let io = |p: &Path| {
         let p = p.display().to_string();
         move |e| LoadError::Io { path: p, source: e }
@@ -83,8 +90,7 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
     };
     walk.dir(&top, "")?;
     let Walk { files, budget, .. } = walk;
-    let mut budget = budget;
-    load_files_within(files, &mut budget)
+    Ok((files, budget))
 }
 
 struct Walk {

@@ -37,6 +37,7 @@ pub mod glob;
 pub mod ignore;
 mod load;
 pub mod metadata;
+pub mod package;
 pub mod semver;
 
 pub use archive::ArchiveError;
@@ -44,6 +45,7 @@ pub use files::Files;
 pub use ignore::IgnoreError;
 pub use load::{load, load_archive, load_dir, load_files, MAX_SUBCHART_DEPTH};
 pub use metadata::{Dependency, Maintainer, Metadata};
+pub use package::{package, Package};
 
 use crate::value::Value;
 use crate::values::yaml::ValuesError;

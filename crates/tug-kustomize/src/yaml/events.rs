@@ -52,8 +52,50 @@ pub struct Parser {
     // Boxed so the parser struct (which libyaml treats as pinned) never moves.
     sys: Box<unsafe_yaml::yaml_parser_t>,
     // Input kept alive for as long as libyaml reads from it.
-    _input: Box<[u8]>,
+    _input: Input,
     done: bool,
+}
+
+/// What libyaml reads: a buffer it holds a pointer into, or a reader it pulls chunks from
+/// (boxed so the pointer handed to libyaml stays valid when the `Parser` moves).
+enum Input {
+    Bytes(#[allow(dead_code)] Box<[u8]>),
+    Reader(Box<ReaderInput>),
+}
+
+struct ReaderInput {
+    reader: Box<dyn std::io::Read>,
+    /// The I/O error that stopped the reader, reported instead of libyaml's "input error".
+    error: Option<std::io::Error>,
+}
+
+/// libyaml's read callback: fills `buffer` from the reader behind `data`.
+///
+/// # Safety
+/// `data` is the `ReaderInput` registered in [`Parser::from_reader`], alive for as long as the
+/// parser; `buffer` has room for `size` bytes.
+unsafe fn read_handler(
+    data: *mut std::ffi::c_void,
+    buffer: *mut u8,
+    size: u64,
+    size_read: *mut u64,
+) -> i32 {
+    // SAFETY: see the function's contract.
+    let input = unsafe { &mut *(data as *mut ReaderInput) };
+    let buf = unsafe { std::slice::from_raw_parts_mut(buffer, size as usize) };
+    loop {
+        match input.reader.read(buf) {
+            Ok(n) => {
+                unsafe { *size_read = n as u64 };
+                return 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                input.error = Some(e);
+                return 0;
+            }
+        }
+    }
 }
 
 unsafe fn opt_cstr(p: *const u8) -> Option<String> {
@@ -87,13 +129,50 @@ impl Parser {
             }
             Parser {
                 sys: sys_box,
-                _input: input,
+                _input: Input::Bytes(input),
                 done,
             }
         }
     }
 
-    fn error(&self) -> SyntaxError {
+    /// A parser that pulls its input from `reader` in small chunks, so a large document is
+    /// never held in memory as a whole (only the current event is).
+    pub fn from_reader(reader: impl std::io::Read + 'static) -> Parser {
+        let mut input = Box::new(ReaderInput {
+            reader: Box::new(reader),
+            error: None,
+        });
+        // SAFETY: as in `new`; the reader state is boxed and owned by the returned Parser, so
+        // the pointer given to libyaml stays valid for every read it makes.
+        unsafe {
+            let mut raw: Box<MaybeUninit<unsafe_yaml::yaml_parser_t>> =
+                Box::new(MaybeUninit::zeroed());
+            let p = raw.as_mut_ptr();
+            let ok = unsafe_yaml::yaml_parser_initialize(p).ok;
+            let mut sys_box: Box<unsafe_yaml::yaml_parser_t> =
+                Box::from_raw(Box::into_raw(raw).cast());
+            if ok {
+                let data: *mut ReaderInput = &mut *input;
+                unsafe_yaml::yaml_parser_set_input(&mut *sys_box, read_handler, data.cast());
+            }
+            Parser {
+                sys: sys_box,
+                _input: Input::Reader(input),
+                done: !ok,
+            }
+        }
+    }
+
+    fn error(&mut self) -> SyntaxError {
+        if let Input::Reader(input) = &mut self._input {
+            if let Some(e) = input.error.take() {
+                return SyntaxError {
+                    line: self.sys.problem_mark.line as usize + 1,
+                    problem: format!("reading the input: {e}"),
+                    context: None,
+                };
+            }
+        }
         let p = &*self.sys;
         // SAFETY: problem/context are static C strings set by libyaml, or null.
         let problem = unsafe { opt_cstr(p.problem as *const u8) }

@@ -2,7 +2,7 @@
 //! `kubectl kustomize` reads and prints it.
 
 pub mod emit;
-mod events;
+pub mod events;
 pub mod json;
 pub mod number;
 pub mod parse;

@@ -5,7 +5,7 @@
 //! A poll whose digest did not move costs one manifest request and writes nothing.
 
 use crate::common::{self, Backoff, Error};
-use crate::status::StatusWriter;
+use crate::source_finish::Finish;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
@@ -13,10 +13,8 @@ use kube::runtime::finalizer::{finalizer, Event as Finalizer};
 use kube::{Client, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tug_api::conditions;
 use tug_api::OCIRepository;
 use tug_source::oci_repository::Inputs;
-use tug_source::reconcile::Outcome;
 use tug_source::Storage;
 
 /// The name Events are reported under, as Flux's controller is named.
@@ -115,44 +113,17 @@ async fn reconcile_steps(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<A
         status.last_handled_reconcile_at = Some(at);
     }
 
-    // Step 5: write the status only if it changed.
+    // Steps 5 and 6: the status (only if it changed), events, the next run.
     let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-    StatusWriter::new(api, obj.as_ref()).write(&status).await?;
-
-    // Step 6: events and the next run.
-    match outcome {
-        Outcome::NewArtifact(revision) => {
-            tracing::info!(%key, %revision, elapsed = ?started.elapsed(), "stored new artifact");
-            let message = conditions::find(&status.conditions, conditions::READY)
-                .map(|c| c.message.clone())
-                .unwrap_or_else(|| format!("stored artifact for digest '{revision}'"));
-            common::publish(
-                &ctx.recorder,
-                obj.as_ref(),
-                false,
-                conditions::reason::NEW_ARTIFACT,
-                message,
-            )
-            .await;
-            ctx.backoff.succeeded(&key);
-            Ok(Action::requeue(interval))
-        }
-        Outcome::UpToDate(revision) => {
-            tracing::debug!(%key, %revision, "artifact up to date");
-            ctx.backoff.succeeded(&key);
-            Ok(Action::requeue(interval))
-        }
-        Outcome::Failed { reason, message } => {
-            tracing::warn!(%key, %reason, %message, "reconcile failed");
-            common::publish(&ctx.recorder, obj.as_ref(), true, &reason, message).await;
-            if conditions::is_true(&status.conditions, conditions::STALLED) {
-                // An invalid or unsupported spec will not fix itself: wait for it to change.
-                Ok(Action::await_change())
-            } else {
-                Ok(Action::requeue(ctx.backoff.failed(&key)))
-            }
-        }
-    }
+    let finish = Finish {
+        recorder: &ctx.recorder,
+        backoff: &ctx.backoff,
+        interval,
+        started,
+    };
+    finish
+        .run(api, obj.as_ref(), &status, &status.conditions, outcome)
+        .await
 }
 
 /// After an error of the machinery (API unreachable, status write refused): retry with

@@ -9,12 +9,13 @@
 //! archived again with the ignore rules, or copied as it is).
 
 use crate::oci::{self, Client, ClientOptions, DockerConfig, LayerSelector, OciUrl, Operation};
+use crate::outcome::{record_success, Failure};
 use crate::reconcile::Outcome;
 use crate::{Storage, DEFAULT_RETENTION_RECORDS};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tug_api::conditions::{self, reason};
+use tug_api::conditions::reason;
 use tug_api::oci::DEFAULT_TAG;
 use tug_api::{OCIRepository, OCIRepositoryStatus};
 
@@ -41,33 +42,6 @@ pub struct Inputs<'a> {
     pub tls: Option<Result<&'a BTreeMap<String, Vec<u8>>, &'a String>>,
 }
 
-/// A failed step: the condition it sets, Flux's reason and message, and whether retrying can
-/// help.
-struct Failure {
-    condition: &'static str,
-    reason: &'static str,
-    message: String,
-    stalled: bool,
-}
-
-impl Failure {
-    fn fetch(reason: &'static str, message: String) -> Self {
-        Failure {
-            condition: conditions::FETCH_FAILED,
-            reason,
-            message,
-            stalled: false,
-        }
-    }
-
-    fn stalled(reason: &'static str, message: String) -> Self {
-        Failure {
-            stalled: true,
-            ..Failure::fetch(reason, message)
-        }
-    }
-}
-
 /// Reconciles `obj` once.
 pub fn reconcile(
     obj: &OCIRepository,
@@ -83,11 +57,14 @@ pub fn reconcile(
                 Outcome::NewArtifact(r) | Outcome::UpToDate(r) => r.clone(),
                 Outcome::Failed { .. } => String::new(),
             };
-            succeed(&mut status, &revision, generation, &now);
+            let message = format!("stored artifact for digest '{revision}'");
+            record_success(&mut status.conditions, &message, generation, &now);
+            status.observed_generation = generation;
             (status, outcome)
         }
         Err(failure) => {
-            let outcome = fail(&mut status, failure, generation, &now);
+            let outcome = failure.record(&mut status.conditions, generation, &now);
+            status.observed_generation = generation;
             (status, outcome)
         }
     }
@@ -225,11 +202,11 @@ fn run(
         obj.metadata.namespace.as_deref().unwrap_or("default"),
         obj.metadata.name.as_deref().unwrap_or_default(),
     );
-    let storage_failed = |message: String| Failure {
-        condition: conditions::STORAGE_OPERATION_FAILED,
-        reason: oci_reason::ARCHIVE_OPERATION_FAILED,
-        message: format!("unable to archive artifact to storage: {message}"),
-        stalled: false,
+    let storage_failed = |message: String| {
+        Failure::storage(
+            oci_reason::ARCHIVE_OPERATION_FAILED,
+            format!("unable to archive artifact to storage: {message}"),
+        )
     };
     let file = match operation {
         Operation::Copy => dest.clone(),
@@ -386,67 +363,4 @@ fn choose_reference(
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| DEFAULT_TAG.to_string()),
     ))
-}
-
-fn succeed(status: &mut OCIRepositoryStatus, revision: &str, generation: Option<i64>, now: &Time) {
-    let message = format!("stored artifact for digest '{revision}'");
-    for t in [
-        conditions::FETCH_FAILED,
-        conditions::STORAGE_OPERATION_FAILED,
-        conditions::STALLED,
-        conditions::RECONCILING,
-        conditions::ARTIFACT_OUTDATED,
-    ] {
-        conditions::remove(&mut status.conditions, t);
-    }
-    for t in [conditions::ARTIFACT_IN_STORAGE, conditions::READY] {
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(
-                t,
-                true,
-                reason::SUCCEEDED,
-                &message,
-                generation,
-                now.clone(),
-            ),
-        );
-    }
-    status.observed_generation = generation;
-}
-
-/// The failed step's condition, Ready=False with the same reason and message, Stalled when
-/// retrying cannot help.
-fn fail(
-    status: &mut OCIRepositoryStatus,
-    failure: Failure,
-    generation: Option<i64>,
-    now: &Time,
-) -> Outcome {
-    let mut set = |t: &str, value: bool| {
-        conditions::set(
-            &mut status.conditions,
-            conditions::new(
-                t,
-                value,
-                failure.reason,
-                &failure.message,
-                generation,
-                now.clone(),
-            ),
-        )
-    };
-    set(failure.condition, true);
-    set(conditions::READY, false);
-    if failure.stalled {
-        set(conditions::STALLED, true);
-    } else {
-        conditions::remove(&mut status.conditions, conditions::STALLED);
-    }
-    conditions::remove(&mut status.conditions, conditions::RECONCILING);
-    status.observed_generation = generation;
-    Outcome::Failed {
-        reason: failure.reason.to_string(),
-        message: failure.message,
-    }
 }

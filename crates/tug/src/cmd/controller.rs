@@ -11,12 +11,12 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tug_api::{GitRepository, Kustomization, OCIRepository};
+use tug_api::{GitRepository, HelmRepository, Kustomization, OCIRepository};
 use tug_controller::endpoints::{self, State};
 use tug_controller::leader::{self, Elector, LeaseTiming};
 use tug_controller::metrics::{self, Metrics};
 use tug_controller::watch::WatchOptions;
-use tug_controller::{gitrepository, kustomization, ocirepository};
+use tug_controller::{gitrepository, helmrepository, kustomization, ocirepository};
 use tug_source::Storage;
 
 #[derive(clap::Args)]
@@ -251,6 +251,13 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
             )
         }
     };
+    let scoped_api = |client: &kube::Client| -> Api<HelmRepository> {
+        if args.watch_all_namespaces {
+            Api::all(client.clone())
+        } else {
+            Api::namespaced(client.clone(), &cluster.namespace)
+        }
+    };
     let (sources, oci_sources, kustomizations): (
         Api<GitRepository>,
         Api<OCIRepository>,
@@ -296,6 +303,28 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
                 tracing::debug!(error = %e, "OCIRepository controller");
             }
         });
+    let helm_repositories: Api<HelmRepository> = scoped_api(&client);
+    let helm_ctx = Arc::new(helmrepository::Context::new(
+        client.clone(),
+        storage.clone(),
+    ));
+    let helm = tug_controller::watch::controller(helm_repositories, &watch, args.concurrent)
+        .graceful_shutdown_on(stopped())
+        .run(
+            metrics::instrument(
+                metrics.clone(),
+                "source-controller",
+                "HelmRepository",
+                helmrepository::reconcile,
+            ),
+            helmrepository::error_policy,
+            helm_ctx,
+        )
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "HelmRepository controller");
+            }
+        });
     let mut ks_ctx =
         kustomization::Context::new(client.clone(), Some(storage), args.field_manager.clone());
     ks_ctx.strict_substitutions = strict;
@@ -332,7 +361,7 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         concurrent = args.concurrent,
         "controllers started"
     );
-    let controllers = futures::future::join3(git, oci, ks);
+    let controllers = futures::future::join4(git, oci, helm, ks);
     let grace = args.graceful_shutdown_timeout;
     let stop_deadline = stopped();
     let controllers = async move {

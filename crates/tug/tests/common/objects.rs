@@ -90,6 +90,12 @@ impl Object {
         self.doc["metadata"]["name"].as_str().unwrap_or_default()
     }
 
+    /// The whole spec, for kinds without a builder of their own.
+    pub fn with_spec(mut self, spec: Value) -> Self {
+        self.doc["spec"] = spec;
+        self
+    }
+
     pub fn namespace(&self) -> Option<&str> {
         self.doc["metadata"]["namespace"].as_str()
     }

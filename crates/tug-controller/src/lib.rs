@@ -7,6 +7,7 @@ pub mod artifact;
 pub mod common;
 pub mod endpoints;
 pub mod gitrepository;
+pub mod helmchart;
 pub mod helmrepository;
 pub mod kustomization;
 pub mod leader;

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod error;
 pub mod fetch;
 pub mod helm;
+pub mod helm_chart;
 pub mod helm_repository;
 pub mod ignore;
 pub mod include;

@@ -11,12 +11,12 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tug_api::{GitRepository, HelmRepository, Kustomization, OCIRepository};
+use tug_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 use tug_controller::endpoints::{self, State};
 use tug_controller::leader::{self, Elector, LeaseTiming};
 use tug_controller::metrics::{self, Metrics};
 use tug_controller::watch::WatchOptions;
-use tug_controller::{gitrepository, helmrepository, kustomization, ocirepository};
+use tug_controller::{gitrepository, helmchart, helmrepository, kustomization, ocirepository};
 use tug_source::Storage;
 
 #[derive(clap::Args)]
@@ -325,6 +325,29 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
                 tracing::debug!(error = %e, "HelmRepository controller");
             }
         });
+    let helm_charts: Api<HelmChart> = if args.watch_all_namespaces {
+        Api::all(client.clone())
+    } else {
+        Api::namespaced(client.clone(), &cluster.namespace)
+    };
+    let chart_ctx = Arc::new(helmchart::Context::new(client.clone(), storage.clone()));
+    let charts = tug_controller::watch::controller(helm_charts, &watch, args.concurrent)
+        .graceful_shutdown_on(stopped())
+        .run(
+            metrics::instrument(
+                metrics.clone(),
+                "source-controller",
+                "HelmChart",
+                helmchart::reconcile,
+            ),
+            helmchart::error_policy,
+            chart_ctx,
+        )
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "HelmChart controller");
+            }
+        });
     let mut ks_ctx =
         kustomization::Context::new(client.clone(), Some(storage), args.field_manager.clone());
     ks_ctx.strict_substitutions = strict;
@@ -361,7 +384,7 @@ pub async fn run(cluster: &ClusterArgs, args: Args) -> Result<ExitCode> {
         concurrent = args.concurrent,
         "controllers started"
     );
-    let controllers = futures::future::join4(git, oci, helm, ks);
+    let controllers = futures::future::join5(git, oci, helm, charts, ks);
     let grace = args.graceful_shutdown_timeout;
     let stop_deadline = stopped();
     let controllers = async move {

@@ -471,6 +471,11 @@ async fn run_steps(
     let namespace = ks.namespace().unwrap_or_default();
     let generation = ks.metadata.generation;
 
+    // Step: fields tug does not implement yet are refused by name, never ignored (a
+    // Kustomization asking for SOPS decryption or another identity must not be applied
+    // without them).
+    refuse_unsupported(ks)?;
+
     // Step: the source must exist and have an artifact. A source that failed its last
     // fetch still serves its last artifact, which is applied (drift is still corrected
     // while Git is unreachable), as Flux does.
@@ -747,6 +752,24 @@ async fn check_dependencies(
         }
     }
     Ok(())
+}
+
+/// Stalled, naming the first field of `ks` that tug does not implement yet.
+fn refuse_unsupported(ks: &Kustomization) -> Result<(), Failure> {
+    let spec = &ks.spec;
+    let field = if spec.decryption.is_some() {
+        "spec.decryption (SOPS)"
+    } else if spec.kube_config.is_some() {
+        "spec.kubeConfig (remote clusters)"
+    } else if spec.service_account_name.is_some() {
+        "spec.serviceAccountName (impersonation)"
+    } else {
+        return Ok(());
+    };
+    Err(Failure::stalled(
+        "UnsupportedField",
+        format!("{field} is not supported by tug yet"),
+    ))
 }
 
 /// The source a Kustomization applies from: kind, namespace (its own by default), name.

@@ -315,10 +315,12 @@ async fn suspend_holds_a_push_resume_applies_it_and_drift_is_corrected_at_the_in
     s.ks_until("app", "Ready", secs(60), |o| o.is_ready()).await;
     let first = git.revision();
 
-    s.merge(KUSTOMIZATION, "app", json!({"spec": {"suspend": true}}))
-        .await;
+    // Counted before the change: the controller may have handled it by the time the merge
+    // call returns.
     let reconciles = || ctrl.reconciles("Kustomization", s.name(), "app");
     let before = reconciles();
+    s.merge(KUSTOMIZATION, "app", json!({"spec": {"suspend": true}}))
+        .await;
     s.eventually("the suspend seen", secs(30), || async {
         reconciles() > before && ctrl.log().contains("suspended; skipping")
     })
@@ -884,6 +886,27 @@ async fn cli_reconcile_with_source_events_json_logs_stalled_and_delete() {
         message.contains("'Bucket' is not supported yet"),
         "{message}"
     );
+
+    // A field tug does not implement yet: Stalled, naming it, and nothing applied.
+    s.apply(
+        Kustomization::new("sops")
+            .source("app")
+            .path("./")
+            .target_namespace(s.name())
+            .spec("decryption", json!({"provider": "sops"})),
+    )
+    .await;
+    let sops = s
+        .ks_until("sops", "Stalled", secs(30), |o| {
+            o.condition("Stalled")
+                .is_some_and(|c| c["status"] == "True")
+        })
+        .await;
+    assert_eq!(
+        sops.ready_message(),
+        "spec.decryption (SOPS) is not supported by tug yet"
+    );
+    assert!(sops.applied_revision().is_none(), "nothing applied");
 
     // A served kind whose object is missing: not Stalled, retried until it appears.
     s.apply(

@@ -3,12 +3,12 @@
 //! when it changed and emitting Events on new revisions and failures.
 
 use crate::common::{self, Backoff, Error};
+use crate::source_finish::with_source_finalizer;
 use crate::status::StatusWriter;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::Recorder;
-use kube::runtime::finalizer::{finalizer, Event as Finalizer};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use std::collections::BTreeMap;
@@ -64,24 +64,11 @@ pub fn reconcile(
     // Boxed here so that the future's `Send` is proven at a concrete type (the controller
     // spawns it; rustc cannot prove it through the generic runner's higher-ranked bounds).
     futures::FutureExt::boxed(async move {
-        let namespace = obj.namespace().unwrap_or_default();
-        let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-        finalizer(&api, common::SOURCE_FINALIZER, obj, move |event| {
-            let step = match event {
-                Finalizer::Apply(obj) => futures::FutureExt::boxed(reconcile_steps(obj, ctx)),
-                Finalizer::Cleanup(obj) => futures::FutureExt::boxed(async move {
-                    common::remove_artifacts(&ctx.storage, "GitRepository", obj.as_ref()).await?;
-                    Ok(Action::await_change())
-                }),
-            };
-            step
+        let (client, storage) = (ctx.client.clone(), ctx.storage.clone());
+        with_source_finalizer(&client, &storage, "GitRepository", obj, move |obj| {
+            reconcile_steps(obj, ctx)
         })
         .await
-        .map_err(|e| match e {
-            kube::runtime::finalizer::Error::ApplyFailed(e)
-            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-            other => Error::Other(other.to_string()),
-        })
     })
 }
 

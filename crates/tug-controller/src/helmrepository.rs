@@ -4,11 +4,10 @@
 //! memory: after a restart the first fetch is unconditional).
 
 use crate::common::{self, Backoff, Error};
-use crate::source_finish::Finish;
+use crate::source_finish::{with_source_finalizer, Finish};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
-use kube::runtime::finalizer::{finalizer, Event as Finalizer};
 use kube::{Client, ResourceExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -50,24 +49,11 @@ pub fn reconcile(
     ctx: Arc<Context>,
 ) -> futures::future::BoxFuture<'static, Result<Action, Error>> {
     futures::FutureExt::boxed(async move {
-        let namespace = obj.namespace().unwrap_or_default();
-        let api: Api<HelmRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-        finalizer(&api, common::SOURCE_FINALIZER, obj, move |event| {
-            let step = match event {
-                Finalizer::Apply(obj) => futures::FutureExt::boxed(reconcile_steps(obj, ctx)),
-                Finalizer::Cleanup(obj) => futures::FutureExt::boxed(async move {
-                    common::remove_artifacts(&ctx.storage, "HelmRepository", obj.as_ref()).await?;
-                    Ok(Action::await_change())
-                }),
-            };
-            step
+        let (client, storage) = (ctx.client.clone(), ctx.storage.clone());
+        with_source_finalizer(&client, &storage, "HelmRepository", obj, move |obj| {
+            reconcile_steps(obj, ctx)
         })
         .await
-        .map_err(|e| match e {
-            kube::runtime::finalizer::Error::ApplyFailed(e)
-            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-            other => Error::Other(other.to_string()),
-        })
     })
 }
 

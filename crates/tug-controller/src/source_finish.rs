@@ -1,5 +1,6 @@
-//! The end every source reconcile shares: write the status when it changed, publish Flux's
-//! events, and choose when to run again (the interval after a success, back-off after a
+//! What every source reconcile shares: Flux's finalizer around it (on deletion the source's
+//! artifacts leave the storage), and its end: write the status when it changed, publish
+//! Flux's events, and choose when to run again (the interval after a success, back-off after a
 //! failure, nothing until the spec changes when Stalled).
 
 use crate::common::{self, Backoff, Error};
@@ -12,6 +13,8 @@ use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tug_api::conditions;
 use tug_source::reconcile::Outcome;
@@ -75,4 +78,50 @@ impl Finish<'_> {
             }
         }
     }
+}
+
+/// Runs `steps` on `obj` under Flux's source finalizer: added on first sight; on deletion the
+/// artifacts of `kind` for `obj` are removed from `storage` and the finalizer released.
+pub async fn with_source_finalizer<K, F, Fut>(
+    client: &kube::Client,
+    storage: &tug_source::Storage,
+    kind: &'static str,
+    obj: Arc<K>,
+    steps: F,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+    F: FnOnce(Arc<K>) -> Fut + Send,
+    Fut: Future<Output = Result<Action, Error>> + Send,
+{
+    let namespace = obj.meta().namespace.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+    let storage = storage.clone();
+    kube::runtime::finalizer::finalizer(
+        &api,
+        common::SOURCE_FINALIZER,
+        obj,
+        move |event| async move {
+            match event {
+                kube::runtime::finalizer::Event::Apply(obj) => steps(obj).await,
+                kube::runtime::finalizer::Event::Cleanup(obj) => {
+                    common::remove_artifacts(&storage, kind, obj.as_ref()).await?;
+                    Ok(Action::await_change())
+                }
+            }
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Other(other.to_string()),
+    })
 }

@@ -2,13 +2,12 @@
 //! ([`tug_source::reconcile::reconcile`]) per change or interval, writing the status only
 //! when it changed and emitting Events on new revisions and failures.
 
-use crate::common::{self, Backoff, Error};
+use crate::common::{self, Error};
 use crate::source_finish::with_source_finalizer;
 use crate::status::StatusWriter;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::Recorder;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use std::collections::BTreeMap;
@@ -18,29 +17,11 @@ use tug_api::conditions;
 use tug_api::GitRepository;
 use tug_source::include::Include;
 use tug_source::reconcile::{IncludeUnavailable, Inputs, Outcome};
-use tug_source::Storage;
 
-/// The name Events are reported under, as Flux's controller is named.
-pub const CONTROLLER_NAME: &str = "source-controller";
+pub use crate::source_finish::SOURCE_CONTROLLER_NAME as CONTROLLER_NAME;
 
 /// What the reconciler needs, shared by all reconciles.
-pub struct Context {
-    pub client: Client,
-    pub storage: Storage,
-    pub recorder: Recorder,
-    pub backoff: Backoff,
-}
-
-impl Context {
-    pub fn new(client: Client, storage: Storage) -> Self {
-        Context {
-            recorder: Recorder::new(client.clone(), common::reporter(CONTROLLER_NAME)),
-            client,
-            storage,
-            backoff: Backoff::default(),
-        }
-    }
-}
+pub type Context = crate::source_finish::SourceContext;
 
 /// The controller over `api` (all namespaces or one), reconciling up to `concurrency` objects
 /// at once.

@@ -2,41 +2,20 @@
 //! GitRepository's or OCIRepository's files, all in this process's storage) and runs one
 //! reconcile ([`tug_source::helm_chart::reconcile`]) per change or interval.
 
-use crate::common::{self, Backoff, Error};
+use crate::common::{self, Error};
 use crate::source_finish::{with_source_finalizer, Finish};
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::Recorder;
-use kube::{Client, ResourceExt};
+use kube::ResourceExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tug_api::meta::Artifact;
 use tug_api::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tug_source::helm::HttpOptions;
 use tug_source::helm_chart::Source;
-use tug_source::Storage;
 
 /// What the reconciler needs, shared by all reconciles.
-pub struct Context {
-    pub client: Client,
-    pub storage: Storage,
-    pub recorder: Recorder,
-    pub backoff: Backoff,
-}
-
-impl Context {
-    pub fn new(client: Client, storage: Storage) -> Self {
-        Context {
-            recorder: Recorder::new(
-                client.clone(),
-                common::reporter(crate::ocirepository::CONTROLLER_NAME),
-            ),
-            client,
-            storage,
-            backoff: Backoff::default(),
-        }
-    }
-}
+pub type Context = crate::source_finish::SourceContext;
 
 /// One reconcile: Flux's finalizer first (the chart artifacts leave storage with the object),
 /// then the steps of [`reconcile_steps`].

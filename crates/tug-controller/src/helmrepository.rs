@@ -32,7 +32,7 @@ impl Context {
         Context {
             recorder: Recorder::new(
                 client.clone(),
-                common::reporter(crate::ocirepository::CONTROLLER_NAME),
+                common::reporter(crate::source_finish::SOURCE_CONTROLLER_NAME),
             ),
             client,
             storage,

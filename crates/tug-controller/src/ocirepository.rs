@@ -4,39 +4,20 @@
 //!
 //! A poll whose digest did not move costs one manifest request and writes nothing.
 
-use crate::common::{self, Backoff, Error};
+use crate::common::{self, Error};
 use crate::source_finish::{with_source_finalizer, Finish};
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::Recorder;
-use kube::{Client, ResourceExt};
+use kube::ResourceExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tug_api::OCIRepository;
 use tug_source::oci_repository::Inputs;
-use tug_source::Storage;
 
-/// The name Events are reported under, as Flux's controller is named.
-pub const CONTROLLER_NAME: &str = "source-controller";
+pub use crate::source_finish::SOURCE_CONTROLLER_NAME as CONTROLLER_NAME;
 
 /// What the reconciler needs, shared by all reconciles.
-pub struct Context {
-    pub client: Client,
-    pub storage: Storage,
-    pub recorder: Recorder,
-    pub backoff: Backoff,
-}
-
-impl Context {
-    pub fn new(client: Client, storage: Storage) -> Self {
-        Context {
-            recorder: Recorder::new(client.clone(), common::reporter(CONTROLLER_NAME)),
-            client,
-            storage,
-            backoff: Backoff::default(),
-        }
-    }
-}
+pub type Context = crate::source_finish::SourceContext;
 
 /// One reconcile: the finalizer first (added on first sight; on deletion the object's
 /// artifacts are removed from storage, as Flux does), then the steps of [`reconcile_steps`].

@@ -19,6 +19,28 @@ use std::time::{Duration, Instant};
 use tug_api::conditions;
 use tug_source::reconcile::Outcome;
 
+/// The name source controllers report Events under, as Flux's controller is named.
+pub const SOURCE_CONTROLLER_NAME: &str = "source-controller";
+
+/// What a source reconciler needs, shared by all its reconciles.
+pub struct SourceContext {
+    pub client: kube::Client,
+    pub storage: tug_source::Storage,
+    pub recorder: Recorder,
+    pub backoff: Backoff,
+}
+
+impl SourceContext {
+    pub fn new(client: kube::Client, storage: tug_source::Storage) -> Self {
+        SourceContext {
+            recorder: Recorder::new(client.clone(), common::reporter(SOURCE_CONTROLLER_NAME)),
+            client,
+            storage,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
 /// What the end of a source reconcile needs from the controller.
 pub struct Finish<'a> {
     pub recorder: &'a Recorder,

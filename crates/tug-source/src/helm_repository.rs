@@ -125,7 +125,7 @@ fn run(
             helm::HelmError::InvalidUrl { .. } => Failure::stalled("URLInvalid", message),
             _ => Failure::fetch(
                 match e.reason() {
-                    "Failed" | "URLInvalid" => "IndexationFailed",
+                    "Failed" => "IndexationFailed",
                     other => other,
                 },
                 message,
